@@ -1,0 +1,112 @@
+"""Firmware builds: PlatformIO envs, boards, building and sizing an image."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from .errors import TinyEcgError
+
+ROOT = Path(__file__).resolve().parents[2]
+PLATFORM_DIR = ROOT / "firmware" / "platform"
+DEFAULT_ENV = "mps2_an386"
+
+
+def pio_environ(**extra: str) -> dict[str, str]:
+    """Environment for PlatformIO: no telemetry, no upgrade checks, no network."""
+    env = dict(os.environ)
+    env.update(PLATFORMIO_SETTING_ENABLE_TELEMETRY="No",
+               PLATFORMIO_DISABLE_UPGRADE_CHECK="true",
+               PLATFORMIO_SETTING_CHECK_PLATFORMIO_INTERVAL="3650",
+               PLATFORMIO_SETTING_CHECK_PRUNE_SYSTEM_THRESHOLD="0")
+    env.update(extra)
+    return env
+
+
+def envs() -> dict[str, str]:
+    """env name -> board id, from platformio.ini."""
+    ini = configparser.ConfigParser(interpolation=None)
+    ini.read(ROOT / "platformio.ini")
+    return {s.split(":", 1)[1]: ini[s]["board"] for s in ini.sections()
+            if s.startswith("env:") and "board" in ini[s]}
+
+
+def board_of(env: str) -> str:
+    known = envs()
+    if env not in known:
+        raise TinyEcgError(f"unknown env '{env}': choose one of {', '.join(sorted(known))}")
+    return known[env]
+
+
+def board_config(env: str) -> dict:
+    """The board JSON of an env (firmware/platform/boards/<board>.json)."""
+    path = PLATFORM_DIR / "boards" / f"{board_of(env)}.json"
+    return json.loads(path.read_text())
+
+
+def is_qemu(env: str) -> bool:
+    return board_config(env).get("upload", {}).get("protocol") == "qemu"
+
+
+def qemu_machine(env: str) -> str:
+    machine = board_config(env)["build"].get("qemu_machine")
+    if not machine:
+        raise TinyEcgError(f"env '{env}' is a real board, not a QEMU one: give --port")
+    return machine
+
+
+def build_dir(env: str, base: Path | None = None) -> Path:
+    return (base or ROOT / ".pio" / "build") / env
+
+
+def elf_path(env: str, base: Path | None = None) -> Path:
+    return build_dir(env, base) / "firmware.elf"
+
+
+def build(env: str, model_dir: Path | None = None, base: Path | None = None,
+          verbose: bool = False) -> Path:
+    """``pio run -e ENV``; returns the ELF. A failed build raises with its last lines."""
+    board_of(env)
+    extra = {}
+    if model_dir is not None:
+        extra["TINYECG_MODEL_DIR"] = str(Path(model_dir).resolve())
+    if base is not None:
+        extra["PLATFORMIO_BUILD_DIR"] = str(Path(base).resolve())
+    cmd = [sys.executable, "-m", "platformio", "run", "-e", env, "-d", str(ROOT)]
+    proc = subprocess.run(cmd, env=pio_environ(**extra), capture_output=not verbose, text=True)
+    if proc.returncode != 0:
+        tail = "" if verbose else " | ".join(
+            l for l in (proc.stdout + proc.stderr).splitlines()[-40:] if "error" in l.lower())
+        raise TinyEcgError(f"firmware build for env '{env}' failed: {tail or 'see pio run output'}")
+    elf = elf_path(env, base)
+    if not elf.exists():
+        raise TinyEcgError(f"build for '{env}' succeeded but {elf} is missing")
+    return elf
+
+
+def section_sizes(elf: Path) -> dict[str, int]:
+    """Section name -> size, from ``arm-none-eabi-size -A``."""
+    try:
+        out = subprocess.run(["arm-none-eabi-size", "-A", "-d", str(elf)], check=True,
+                             capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise TinyEcgError(f"cannot size {elf}: {exc}") from None
+    sizes = {}
+    for line in out.splitlines():
+        m = re.match(r"^(\.\S+)\s+(\d+)\s+(\d+)", line)
+        if m:
+            sizes[m.group(1)] = int(m.group(2))
+    return sizes
+
+
+def image_size(elf: Path) -> dict[str, int]:
+    """flash = vectors + code + rodata + data image; ram = data + bss (stack reserve apart)."""
+    s = section_sizes(elf)
+    flash = sum(s.get(k, 0) for k in (".isr_vector", ".text", ".rodata", ".ARM.exidx", ".ARM.extab", ".data"))
+    ram = s.get(".data", 0) + s.get(".bss", 0)
+    return {"flash_bytes": flash, "ram_bytes": ram, "stack_reserve_bytes": s.get(".stack", 0)}
