@@ -1,0 +1,35 @@
+# tinyecg — the two commands that matter:
+#   make demo   end to end on the emulated Cortex-M4F board (QEMU mps2-an386)
+#   make test   the test suite (unit, engine parity, firmware builds, HIL on QEMU)
+# Both run `make setup` first (idempotent: apt packages, .venv, offline PlatformIO).
+
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+PIO   := $(VENV)/bin/pio
+APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
+
+export PLATFORMIO_SETTING_ENABLE_TELEMETRY := No
+export PLATFORMIO_DISABLE_UPGRADE_CHECK := true
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup demo test test-fast build data clean
+
+setup: .setup.stamp
+
+# Re-run when the dependency pins change.
+.setup.stamp: pyproject.toml tools/setup.sh
+	bash tools/setup.sh
+	touch $@
+
+build: setup
+	$(PIO) run -e mps2_an386 -e mps2_an500 -e mps2_an385
+
+demo: setup
+	$(PY) tools/demo.py
+
+test: setup
+	$(PY) -m pytest tests
+
+clean:
+	rm -rf .pio build .setup.stamp

@@ -1,0 +1,60 @@
+"""Firmware builds: every env builds offline, images are sane, fit the board,
+and two builds of the same inputs are byte-identical."""
+
+import struct
+import subprocess
+import sys
+
+import pytest
+
+from tinyecg import firmware
+
+ENVS = sorted(firmware.envs())
+
+
+def symbols(elf):
+    out = subprocess.run(["arm-none-eabi-nm", str(elf)], check=True, capture_output=True, text=True).stdout
+    return {parts[2]: int(parts[0], 16) for parts in (l.split() for l in out.splitlines()) if len(parts) == 3}
+
+
+def vector_words(elf, tmp_path, n=2):
+    out = tmp_path / "vectors.bin"
+    subprocess.run(["arm-none-eabi-objcopy", "-O", "binary", "--only-section=.isr_vector",
+                    str(elf), str(out)], check=True)
+    return struct.unpack(f"<{n}I", out.read_bytes()[:4 * n])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    base = tmp_path_factory.mktemp("pio-build")
+    return {env: firmware.build(env, base=base) for env in ENVS}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_image_is_sane_and_fits(built, env, tmp_path):
+    elf = built[env]
+    sp, reset = vector_words(elf, tmp_path)
+    syms = symbols(elf)
+    assert sp == syms["__stack_top__"] and sp % 8 == 0
+    assert reset & 1, "reset vector must be a Thumb address"
+    assert reset & ~1 == syms["Reset_Handler"]
+    size = firmware.image_size(elf)
+    upload = firmware.board_config(env)["upload"]
+    assert 0 < size["flash_bytes"] <= upload["maximum_size"]
+    assert size["ram_bytes"] + size["stack_reserve_bytes"] <= upload["maximum_ram_size"]
+
+
+def test_build_is_reproducible(built, tmp_path):
+    env = firmware.DEFAULT_ENV
+    again = firmware.build(env, base=tmp_path / "again")
+    assert again.read_bytes() == built[env].read_bytes()
+    assert again.with_suffix(".bin").read_bytes() == built[env].with_suffix(".bin").read_bytes()
+
+
+def test_build_needs_no_network(tmp_path):
+    """`pio run` in a fresh network namespace (no interface up, CI runs as root): must still build."""
+    env = dict(firmware.pio_environ(), PLATFORMIO_BUILD_DIR=str(tmp_path))
+    proc = subprocess.run(["unshare", "-n", sys.executable, "-m", "platformio", "run", "-e", firmware.DEFAULT_ENV, "-d", str(firmware.ROOT)],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert (tmp_path / firmware.DEFAULT_ENV / "firmware.elf").exists()
