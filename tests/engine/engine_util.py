@@ -1,0 +1,57 @@
+"""Helpers for the engine parity tests: host-compile generated C, run the
+tflite_micro reference interpreter, convert small TF functions to int8."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from tinyecg import codegen, tflite_import
+
+ROOT = Path(__file__).resolve().parents[2]
+TINYNN = ROOT / "firmware" / "lib" / "tinynn"
+HARNESS = Path(__file__).with_name("harness.c")
+BENCH = Path(os.environ.get("TINYECG_BENCH", ROOT.parent / "shared" / "bench"))
+CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-const-variable"]
+
+
+def build_host(gen_dir: Path, exe: Path) -> Path:
+    srcs = sorted(str(p) for p in gen_dir.glob("*.c")) + sorted(str(p) for p in (TINYNN / "src").glob("*.c"))
+    cmd = ["gcc", *CFLAGS, f"-I{gen_dir}", f"-I{TINYNN / 'include'}", *srcs, str(HARNESS), "-o", str(exe)]
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return exe
+
+
+def generate_and_build(model_path: Path, workdir: Path) -> tuple[codegen.Program, Path]:
+    graph = tflite_import.load(model_path)
+    gen = workdir / "gen"
+    prog = codegen.generate(graph, gen)
+    exe = build_host(gen, workdir / "model_host")
+    return prog, exe
+
+
+def run_host(exe: Path, inputs: np.ndarray, out_bytes: int) -> np.ndarray:
+    data = np.ascontiguousarray(inputs, dtype=np.int8).tobytes()
+    res = subprocess.run([str(exe)], input=data, capture_output=True, check=True)
+    return np.frombuffer(res.stdout, dtype=np.int8).reshape(len(inputs), out_bytes)
+
+
+def run_tflm(model_bytes: bytes, graph: tflite_import.Graph, inputs: np.ndarray) -> np.ndarray:
+    """Reference: the tflite_micro Python interpreter, one invoke per row."""
+    from tflite_micro import runtime
+
+    interp = runtime.Interpreter.from_bytes(model_bytes)
+    in_t = [graph.tensors[i] for i in graph.inputs]
+    out_t = [graph.tensors[i] for i in graph.outputs]
+    rows = []
+    for row in np.asarray(inputs, dtype=np.int8):
+        off = 0
+        for k, t in enumerate(in_t):
+            interp.set_input(row[off : off + t.size].reshape(t.shape), k)
+            off += t.size
+        interp.invoke()
+        rows.append(np.concatenate([np.asarray(interp.get_output(k), dtype=np.int8).reshape(-1) for k in range(len(out_t))]))
+    return np.stack(rows)
