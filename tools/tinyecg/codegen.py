@@ -825,7 +825,8 @@ def render(prog: Program) -> dict[str, str]:
             t = g.tensors[i]
             s, zp = t.qparams()
             io.append({"role": role, "k": k, "t": t, "scale": f"{s:.9g}", "zp": zp,
-                       "dims": ", ".join(str(d) for d in t.shape), "rank": len(t.shape)})
+                       "dims": ", ".join(str(d) for d in t.shape), "rank": len(t.shape),
+                       "xdims": "x".join(str(d) for d in t.shape)})
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),

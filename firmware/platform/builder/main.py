@@ -121,7 +121,9 @@ have_model = os.path.isfile(os.path.join(model_dir, "model.c"))
 if os.environ.get("TINYECG_MODEL_DIR") and not have_model:
     fail("TINYECG_MODEL_DIR=%s has no generated model.c (run tools/convert.py --out there)" % model_dir)
 if have_model:
-    env.Append(CPPPATH=[model_dir], CPPDEFINES=[("TINYECG_HAVE_MODEL", 1)])
+    # generated model code calls the tinynn kernels (firmware/lib/tinynn, linked via LDF)
+    env.Append(CPPPATH=[model_dir, os.path.join(firmware_dir, "lib", "tinynn", "include")],
+               CPPDEFINES=[("TINYECG_HAVE_MODEL", 1)])
     env.BuildSources(os.path.join("$BUILD_DIR", "model"), model_dir)
 
 
