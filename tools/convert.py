@@ -28,10 +28,13 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "firmware" / "model"), help="output dir for the generated C")
     ap.add_argument("--class-names", default=None,
                     help="comma-separated class names for model_config.h (e.g. N,S,V,F,Q)")
+    ap.add_argument("--data-dir", default=None,
+                    help="MIT-BIH records for the .keras representative set (default: TINYECG_DATA or ../shared/data/mitdb)")
     ap.add_argument("--no-tflm", action="store_true", help="skip measuring the tflite_micro arena")
     args = ap.parse_args()
     names = [c.strip() for c in args.class_names.split(",")] if args.class_names else None
-    prog, fit, tflm = convert.convert(args.model, args.env, args.out, names, measure_tflm=not args.no_tflm)
+    prog, fit, tflm = convert.convert(args.model, args.env, args.out, names, measure_tflm=not args.no_tflm,
+                                    data_dir=args.data_dir)
     for line in convert.summary_lines(prog, tflm, fit, args.env):
         print(line)
     print(f"wrote {', '.join(convert.codegen.GENERATED_FILES)} to {args.out}")

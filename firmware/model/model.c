@@ -294,7 +294,6 @@ static const tnn_mean_params l08_mean = {
     .dims = {1, 1, 32, 32},
     .reduce = {0, 0, 1, 0},
     .count = 32,
-    .same_quant = 0,
     .input_zero_point = -128,
     .output_zero_point = -128,
     .multiplier = 1306568093,

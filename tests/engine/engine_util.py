@@ -18,11 +18,46 @@ BENCH = Path(os.environ.get("TINYECG_BENCH", ROOT.parent / "shared" / "bench"))
 CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-const-variable"]
 
 
-def build_host(gen_dir: Path, exe: Path) -> Path:
-    srcs = sorted(str(p) for p in gen_dir.glob("*.c")) + sorted(str(p) for p in (TINYNN / "src").glob("*.c"))
-    cmd = ["gcc", *CFLAGS, f"-I{gen_dir}", f"-I{TINYNN / 'include'}", *srcs, str(HARNESS), "-o", str(exe)]
-    subprocess.run(cmd, check=True, capture_output=True, text=True)
+def build_kernels(workdir: Path) -> list[Path]:
+    """Compile the tinynn kernels once; returns the object files."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    objs = []
+    for src in sorted((TINYNN / "src").glob("*.c")):
+        obj = workdir / (src.stem + ".o")
+        subprocess.run(["gcc", *CFLAGS, f"-I{TINYNN / 'include'}", "-c", str(src), "-o", str(obj)],
+                       check=True, capture_output=True, text=True)
+        objs.append(obj)
+    return objs
+
+
+def build_host(gen_dir: Path, exe: Path, kernel_objs: list[Path] | None = None) -> Path:
+    """Compile generated C + harness with host gcc (-Werror) and link the kernels."""
+    srcs = sorted(str(p) for p in gen_dir.glob("*.c"))
+    kernels = [str(o) for o in kernel_objs] if kernel_objs else sorted(str(p) for p in (TINYNN / "src").glob("*.c"))
+    cmd = ["gcc", *CFLAGS, f"-I{gen_dir}", f"-I{TINYNN / 'include'}", *srcs, str(HARNESS), *kernels, "-o", str(exe)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AssertionError(f"host build failed:\n{proc.stderr[-3000:]}")
     return exe
+
+
+def parity(model_bytes: bytes, workdir: Path, inputs: np.ndarray | None = None, n_random: int = 200,
+           seed: int = 0, kernel_objs: list[Path] | None = None):
+    """Generate C for a model, run it and tflite_micro on the same inputs.
+
+    Returns (graph, reference outputs, generated-C outputs)."""
+    graph = tflite_import.parse(model_bytes, "model.tflite")
+    gen = workdir / "gen"
+    codegen.generate(graph, gen)
+    exe = build_host(gen, workdir / "model_host", kernel_objs)
+    width = sum(graph.tensors[i].size for i in graph.inputs)
+    if inputs is None:
+        rng = np.random.default_rng(seed)
+        inputs = rng.integers(-128, 128, size=(n_random, width), dtype=np.int8)
+        inputs = np.concatenate([inputs, np.full((1, width), -128, np.int8), np.full((1, width), 127, np.int8)])
+    ref = run_tflm(model_bytes, graph, inputs)
+    got = run_host(exe, inputs, ref.shape[1])
+    return graph, ref, got
 
 
 def generate_and_build(model_path: Path, workdir: Path) -> tuple[codegen.Program, Path]:

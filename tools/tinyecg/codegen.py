@@ -498,7 +498,6 @@ class _Lowerer:
             raise self.fail(op, f"output shape {list(y.shape)} does not hold {out_count} values")
         s_in, zp_in = x.qparams()
         s_out, zp_out = y.qparams()
-        same = int(zp_in == zp_out and np.float32(s_in) == np.float32(s_out))
         mult, shift = quantize_multiplier(_f64(s_in) / _f64(s_out))
         # reference_ops::QuantizedMeanOrSum folds 1/count into the multiplier
         sh = min(count.bit_length() - 1, 32, 31 + shift)
@@ -509,7 +508,7 @@ class _Lowerer:
         layer.fields = [
             ("dims", "{" + ", ".join(str(d) for d in dims) + "}"),
             ("reduce", "{" + ", ".join(str(r) for r in reduce) + "}"),
-            ("count", count), ("same_quant", same),
+            ("count", count),
             ("input_zero_point", zp_in), ("output_zero_point", zp_out),
             ("multiplier", mult), ("shift", shift),
         ]

@@ -35,7 +35,8 @@ class Fit:
         return self.flash_needed <= self.flash_max and self.ram_needed <= self.ram_max
 
 
-def load_model(path: str | Path, workdir: Path | None = None) -> tuple[bytes, tflite_import.Graph]:
+def load_model(path: str | Path, workdir: Path | None = None,
+               data_dir: str | Path | None = None) -> tuple[bytes, tflite_import.Graph]:
     """Read a .tflite, or quantize a .keras model to one first."""
     path = Path(path)
     if not path.exists():
@@ -53,7 +54,11 @@ def load_model(path: str | Path, workdir: Path | None = None) -> tuple[bytes, tf
             raise TinyEcgError("tinyecg.quantize has no quantize_keras(); pass the int8 .tflite instead")
         workdir = workdir or Path(tempfile.mkdtemp(prefix="tinyecg-convert-"))
         out = workdir / (path.stem + ".tflite")
-        result = fn(path, out)
+        # representative set: training (DS1) beats, never the DS2 test records
+        from .data import DS1
+
+        rep = quantize.representative_from_ds1(DS1, data_dir)
+        result = fn(path, rep, out)
         if isinstance(result, (bytes, bytearray)):
             data = bytes(result)
         else:
@@ -144,9 +149,9 @@ def summary_lines(prog: codegen.Program, tflm_arena: int | None, fit: Fit | None
 
 
 def convert(model: str | Path, env: str, out_dir: str | Path, class_names: list[str] | None = None,
-            measure_tflm: bool = True) -> tuple[codegen.Program, Fit, int | None]:
+            measure_tflm: bool = True, data_dir: str | Path | None = None) -> tuple[codegen.Program, Fit, int | None]:
     firmware.board_of(env)  # unknown env: one-line error before any work
-    data, graph = load_model(model)
+    data, graph = load_model(model, data_dir=data_dir)
     prog = codegen.lower(graph, class_names)
     fit = check_fit(prog, env)
     if not fit.ok:

@@ -100,7 +100,6 @@ typedef struct {
     int32_t dims[4];                 /* input shape, padded to 4-D */
     uint8_t reduce[4];               /* 1 = axis is reduced */
     int32_t count;                   /* number of elements averaged per output */
-    int32_t same_quant;              /* 1: input/output share scale and zero point */
     int32_t input_zero_point;
     int32_t output_zero_point;
     int32_t multiplier;              /* already divided by count (TFLM QuantizedMeanOrSum) */
