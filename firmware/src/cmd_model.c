@@ -65,7 +65,10 @@ proto_error_t cmd_infer(const frame_t *req, reply_t *reply)
     const uint32_t t0 = board_counter_read();
     const int rc = model_invoke((const int8_t *)req->body, model_out);
     const uint32_t t1 = board_counter_read();
-    stack_peak_bytes = stack_used_below((uintptr_t)&ref);
+    const uint32_t used = stack_used_below((uintptr_t)&ref);
+    if (used > stack_peak_bytes) {
+        stack_peak_bytes = used;
+    }
     if (rc != 0) {
         return reply_error(reply, ERR_BAD_REQUEST, "model_invoke failed");
     }

@@ -3,7 +3,7 @@
  *
  * MODEL_INFO (0x03): empty body; reply "key=value\n" text: model id, input and
  *   output shapes / zero points / byte counts, arena bytes, MACs, class names,
- *   stack_peak (bytes of stack the last INFER used, by stack painting).
+ *   stack_peak (most stack bytes any INFER since boot used, by stack painting).
  * INFER (0x04): body = MODEL_INPUT_BYTES int8 (all inputs concatenated);
  *   reply = MODEL_OUTPUT_BYTES int8 outputs + u32 LE counter units
  *   (instructions on QEMU, cycles on boards) spent in model_invoke.

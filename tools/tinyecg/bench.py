@@ -1,0 +1,202 @@
+"""Benchmark a model on a firmware env: convert, build, run INFER on QEMU (or a
+flashed board), compare every output with the tflite_micro runtime.
+
+Library side of ``tools/bench.py``; ``tests/hil/test_infer.py`` uses it too.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import codegen, convert, firmware, qemu
+from .device import Device
+from .errors import TinyEcgError
+from .protocol import Msg
+from .tflite_import import Graph
+
+ROOT = firmware.ROOT
+
+
+def reference_outputs(model_bytes: bytes, graph: Graph, inputs: np.ndarray) -> np.ndarray:
+    """tflite_micro Python interpreter outputs, one invoke per row (inputs and
+    outputs concatenated in subgraph order, as model_invoke takes them)."""
+    from tflite_micro import runtime
+
+    interp = runtime.Interpreter.from_bytes(model_bytes)
+    in_t = [graph.tensors[i] for i in graph.inputs]
+    rows = []
+    for row in np.asarray(inputs, dtype=np.int8):
+        off = 0
+        for k, t in enumerate(in_t):
+            interp.set_input(row[off : off + t.size].reshape(t.shape), k)
+            off += t.size
+        interp.invoke()
+        rows.append(np.concatenate(
+            [np.asarray(interp.get_output(k), dtype=np.int8).reshape(-1) for k in range(len(graph.outputs))]))
+    return np.stack(rows)
+
+
+def vectors_for(model: Path, graph: Graph, n_random: int = 64, seed: int = 0) -> tuple[np.ndarray, str]:
+    """Bench models bring their inputs (<stem>_input_int8.npy beside them);
+    other models get seeded random int8."""
+    width = sum(graph.tensors[i].size for i in graph.inputs)
+    npy = model.with_name(f"{model.stem}_input_int8.npy")
+    if npy.exists():
+        x = np.load(npy).astype(np.int8).reshape(-1, width)
+        return x, npy.name
+    rng = np.random.default_rng(seed)
+    return rng.integers(-128, 128, size=(n_random, width), dtype=np.int8), f"random int8 (seed {seed})"
+
+
+_MAP_LINE = re.compile(r"^\s*(\.\S+)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+\.(?:o|a\(\S+\.o\)))\s*$")
+
+
+def map_sizes(map_file: Path) -> dict[str, int]:
+    """Bytes linked from the engine, from the linker map: tinynn code, model.c
+    code, model constants (weights, biases, requantization tables)."""
+    out = {"engine_code_bytes": 0, "model_code_bytes": 0, "model_const_bytes": 0}
+    if not map_file.exists():
+        return out
+    in_map, section = False, None
+    for line in map_file.read_text(errors="replace").splitlines():
+        if line.startswith("Linker script and memory map"):
+            in_map = True
+            continue
+        if not in_map:
+            continue
+        if line.startswith("/DISCARD/"):
+            break
+        if re.match(r"^ (\.\S+)\s*$", line):
+            section = line.split()[0]
+            continue
+        m = _MAP_LINE.match(line)
+        if not m:
+            continue
+        name = m.group(1) or section or ""
+        size, obj = int(m.group(3), 16), m.group(4)
+        section = None
+        if name.startswith(".text"):
+            if "tinynn" in obj:
+                out["engine_code_bytes"] += size
+            elif re.search(r"/model/model\.o$", obj):
+                out["model_code_bytes"] += size
+        elif name.startswith(".rodata") and re.search(r"/model/model(_data)?\.o$", obj):
+            out["model_const_bytes"] += size
+    return out
+
+
+@dataclass
+class BenchResult:
+    data: dict
+
+    def table(self) -> str:
+        d = self.data
+        rows = [
+            ("model", d["model"]), ("env", d["env"]), ("vectors", f"{d['vectors']} ({d['vector_source']})"),
+            ("mismatches", d["mismatches"]),
+            (f"{d['counter']}/inference", f"{d['instructions_per_inference']:.0f} "
+                                          f"(min {d['instructions_min']}, max {d['instructions_max']})"),
+            ("MACs", d["macs"]), (f"{d['counter']}/MAC", f"{d['instructions_per_mac']:.2f}"),
+            ("flash bytes", f"{d['flash_bytes']} (firmware text+data)"),
+            ("engine code bytes", f"{d['engine_code_bytes']} (tinynn) + {d['model_code_bytes']} (model.c)"),
+            ("model flash bytes", f"{d['model_flash_bytes']} (weights, biases, requant constants)"),
+            ("ram bytes", f"{d['ram_bytes']} (data+bss)"),
+            ("arena bytes", f"{d['arena_bytes']} (tflite_micro x86-64: {d['tflm_arena_bytes']})"),
+            ("stack peak bytes", d["stack_peak_bytes"]),
+        ]
+        w = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
+
+
+def run_vectors(dev: Device, x: np.ndarray, out_bytes: int) -> tuple[np.ndarray, list[int]]:
+    outs, counts = [], []
+    for row in x:
+        body = dev.request(Msg.INFER, row.tobytes(), timeout=30).body
+        if len(body) != out_bytes + 4:
+            raise TinyEcgError(f"INFER reply has {len(body)} bytes, expected {out_bytes} + 4")
+        outs.append(np.frombuffer(body[:out_bytes], dtype=np.int8))
+        counts.append(int.from_bytes(body[out_bytes:], "little"))
+    return np.stack(outs), counts
+
+
+def build_for(model: Path, env: str, work: Path, class_names=None):
+    """Generate C for a model into work/model and build env into work/build."""
+    data, graph = convert.load_model(model, work)
+    prog = codegen.lower(graph, class_names)
+    fit = convert.check_fit(prog, env)
+    if not fit.ok:
+        raise TinyEcgError(f"{model.name} does not fit env '{env}' (flash {fit.flash_needed}/{fit.flash_max} B, "
+                           f"RAM {fit.ram_needed}/{fit.ram_max} B)")
+    codegen.write(codegen.render(prog), work / "model")
+    elf = firmware.build(env, model_dir=work / "model", base=work / "build")
+    return data, prog, elf
+
+
+def bench(model: str | Path, env: str, port: str | None = None, work: Path | None = None,
+          n_random: int = 64, baud: int = 115200) -> BenchResult:
+    model = Path(model)
+    work = Path(work or ROOT / ".pio" / "bench" / f"{model.stem}-{env}")
+    data, prog, elf = build_for(model, env, work)
+    graph = prog.graph
+    x, source = vectors_for(model, graph, n_random)
+    ref = reference_outputs(data, graph, x)
+
+    board = None
+    if port:
+        dev = Device(port, baud=baud)
+        dev.sync()
+    else:
+        board = qemu.boot(env, elf)
+        dev = board.start()
+    try:
+        if board is not None:
+            dev.wait_for(Msg.BOOT, timeout=10)
+        info = dev.request(Msg.MODEL_INFO).kv()
+        if info.get("model") != graph.model_id:
+            raise TinyEcgError(
+                f"device runs model {info.get('model')}, not {graph.model_id}: flash {elf} "
+                f"(pio run -e {env} -t upload with TINYECG_MODEL_DIR={work / 'model'})")
+        got, counts = run_vectors(dev, x, prog.output_bytes)
+        info = dev.request(Msg.MODEL_INFO).kv()
+    finally:
+        if board is not None:
+            board.close()
+        else:
+            dev.close()
+
+    size = firmware.image_size(elf)
+    maps = map_sizes(elf.with_name("firmware.map"))
+    mism = int((got != ref).any(axis=1).sum())
+    mean = float(np.mean(counts))
+    res = {
+        "model": model.name,
+        "model_id": graph.model_id,
+        "env": env,
+        "vectors": int(len(x)),
+        "vector_source": source,
+        "mismatches": mism,
+        "counter": info.get("counter", "instructions"),
+        "instructions_per_inference": mean,
+        "instructions_min": int(min(counts)),
+        "instructions_max": int(max(counts)),
+        "macs": prog.macs,
+        "instructions_per_mac": mean / prog.macs if prog.macs else None,
+        "flash_bytes": size["flash_bytes"],
+        "engine_code_bytes": maps["engine_code_bytes"],
+        "model_code_bytes": maps["model_code_bytes"],
+        "model_flash_bytes": maps["model_const_bytes"],
+        "ram_bytes": size["ram_bytes"],
+        "arena_bytes": prog.arena_bytes,
+        "tflm_arena_bytes": convert.tflm_min_arena(data),
+        "stack_peak_bytes": int(info.get("stack_peak", 0)),
+    }
+    return BenchResult(res)
+
+
+def arm_size_of(elf: Path) -> str:  # pragma: no cover - debugging helper
+    return subprocess.run(["arm-none-eabi-size", str(elf)], capture_output=True, text=True).stdout
