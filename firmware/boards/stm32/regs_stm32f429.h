@@ -1,0 +1,98 @@
+/*
+ * regs_stm32f429.h - STM32F429ZI registers used by tinyecg (RM0090).
+ * Machine-checked against the SVD below; naming rules in regs_stm32l432.h.
+ *
+ * @svd STM32F429x.svd
+ * @svd-layout USART USART3
+ * @svd-layout GPIO GPIOD
+ */
+#ifndef TINYECG_REGS_STM32F429_H
+#define TINYECG_REGS_STM32F429_H
+
+/* Reset and clock control */
+#define RCC_BASE                    0x40023800u
+#define RCC_CR_OFFSET               0x000u
+#define RCC_CR_HSEON_Pos            16u
+#define RCC_CR_HSERDY_Pos           17u
+#define RCC_CR_HSEBYP_Pos           18u
+#define RCC_CR_PLLON_Pos            24u
+#define RCC_CR_PLLRDY_Pos           25u
+#define RCC_PLLCFGR_OFFSET          0x004u
+#define RCC_PLLCFGR_PLLM_Pos        0u
+#define RCC_PLLCFGR_PLLM_Width      6u
+#define RCC_PLLCFGR_PLLN_Pos        6u
+#define RCC_PLLCFGR_PLLN_Width      9u
+#define RCC_PLLCFGR_PLLP_Pos        16u
+#define RCC_PLLCFGR_PLLP_Width      2u
+#define RCC_PLLCFGR_PLLSRC_Pos      22u
+#define RCC_PLLCFGR_PLLQ_Pos        24u
+#define RCC_PLLCFGR_PLLQ_Width      4u
+#define RCC_CFGR_OFFSET             0x008u
+#define RCC_CFGR_SW_Pos             0u
+#define RCC_CFGR_SW_Width           2u
+#define RCC_CFGR_SWS_Pos            2u
+#define RCC_CFGR_SWS_Width          2u
+#define RCC_CFGR_HPRE_Pos           4u
+#define RCC_CFGR_HPRE_Width         4u
+#define RCC_CFGR_PPRE1_Pos          10u
+#define RCC_CFGR_PPRE1_Width        3u
+#define RCC_CFGR_PPRE2_Pos          13u
+#define RCC_CFGR_PPRE2_Width        3u
+#define RCC_AHB1ENR_OFFSET          0x030u
+#define RCC_AHB1ENR_GPIODEN_Pos     3u
+#define RCC_APB1ENR_OFFSET          0x040u
+#define RCC_APB1ENR_USART3EN_Pos    18u
+#define RCC_APB1ENR_PWREN_Pos       28u
+
+/* Power control: scale 1 + over-drive for 180 MHz */
+#define PWR_BASE                    0x40007000u
+#define PWR_CR_OFFSET               0x000u
+#define PWR_CR_VOS_Pos              14u
+#define PWR_CR_VOS_Width            2u
+#define PWR_CR_ODEN_Pos             16u
+#define PWR_CR_ODSWEN_Pos           17u
+#define PWR_CSR_OFFSET              0x004u
+#define PWR_CSR_ODRDY_Pos           16u
+#define PWR_CSR_ODSWRDY_Pos         17u
+
+/* Flash interface */
+#define FLASH_BASE                  0x40023C00u
+#define FLASH_ACR_OFFSET            0x000u
+#define FLASH_ACR_LATENCY_Pos       0u
+#define FLASH_ACR_LATENCY_Width     3u
+#define FLASH_ACR_PRFTEN_Pos        8u
+#define FLASH_ACR_ICEN_Pos          9u
+#define FLASH_ACR_DCEN_Pos          10u
+
+/* GPIO port D: PD8 = USART3_TX, PD9 = USART3_RX (the ST-LINK VCP) */
+#define GPIOD_BASE                  0x40020C00u
+#define GPIO_MODER_OFFSET           0x000u
+#define GPIO_MODER_MODER8_Pos       16u
+#define GPIO_MODER_MODER8_Width     2u
+#define GPIO_MODER_MODER9_Pos       18u
+#define GPIO_MODER_MODER9_Width     2u
+#define GPIO_PUPDR_OFFSET           0x00Cu
+#define GPIO_PUPDR_PUPDR9_Pos       18u
+#define GPIO_PUPDR_PUPDR9_Width     2u
+#define GPIO_AFRH_OFFSET            0x024u
+#define GPIO_AFRH_AFRH8_Pos         0u
+#define GPIO_AFRH_AFRH8_Width       4u
+#define GPIO_AFRH_AFRH9_Pos         4u
+#define GPIO_AFRH_AFRH9_Width       4u
+
+/* USART3 ("v1" register layout: SR/DR) */
+#define USART3_BASE                 0x40004800u
+#define USART3_IRQn                 39u
+#define USART_SR_OFFSET             0x000u
+#define USART_SR_ORE_Pos            3u
+#define USART_SR_RXNE_Pos           5u
+#define USART_SR_TXE_Pos            7u
+#define USART_DR_OFFSET             0x004u
+#define USART_BRR_OFFSET            0x008u
+#define USART_CR1_OFFSET            0x00Cu
+#define USART_CR1_RE_Pos            2u
+#define USART_CR1_TE_Pos            3u
+#define USART_CR1_RXNEIE_Pos        5u
+#define USART_CR1_UE_Pos            13u
+
+#endif
