@@ -11,8 +11,8 @@ PlatformIO packages, no network).  What it adds to a stock PlatformIO build:
 * a content-derived build id (no dates, no absolute paths) so that two builds
   of the same inputs are byte-identical;
 * ``upload``: QEMU boards run in ``qemu-system-arm`` with the UART on the
-  terminal (the simulator stands in for flashing); other protocols are
-  declared by the board JSON.
+  terminal (the simulator stands in for flashing); real boards are flashed
+  through pyOCD (``pyocd_upload.py``: probe check, program, verify, reset).
 """
 
 import hashlib
@@ -177,6 +177,24 @@ if protocol == "qemu":
     )
     upload_actions = [env.VerboseAction("$UPLOADCMD", "Running $SOURCE in QEMU %s (Ctrl-A X quits)"
                                         % board.get("build.qemu_machine"))]
+elif protocol == "pyocd":
+    # Real boards: pyocd_upload.py finds the probe (none: one line, non-zero
+    # exit), runs `pyocd load` with the board's target and erase mode, reads
+    # the image back to verify, resets. upload_port = a probe's unique ID;
+    # board_upload.pyocd_erase = chip for a full erase.
+    pyocd_flags = ["--target", board.get("upload.pyocd_target"),
+                   "--erase", board.get("upload.pyocd_erase", "sector"), "--board", env.subst("$BOARD")]
+    if env.subst("$UPLOAD_PORT"):
+        pyocd_flags += ["--probe", env.subst("$UPLOAD_PORT")]
+    if board.get("upload.pyocd_frequency", ""):
+        pyocd_flags += ["--frequency", board.get("upload.pyocd_frequency")]
+    env.Replace(
+        UPLOADER=os.path.join(firmware_dir, "platform", "builder", "pyocd_upload.py"),
+        UPLOADERFLAGS=pyocd_flags,
+        UPLOADCMD='"$PYTHONEXE" "$UPLOADER" $UPLOADERFLAGS $SOURCE',
+    )
+    upload_actions = [env.VerboseAction("$UPLOADCMD", "Flashing $SOURCE with pyOCD (target %s)"
+                                        % board.get("upload.pyocd_target"))]
 elif env.get("UPLOADCMD"):
     upload_actions = [env.VerboseAction("$UPLOADCMD", "Uploading $SOURCE")]
 else:
