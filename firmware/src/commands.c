@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "board.h"
+#include "stream.h"
 #include "version.h"
 #ifdef TINYECG_HAVE_MODEL
 #include "model_config.h"
@@ -148,6 +149,11 @@ static const command_t command_table[] = {
     {MSG_MODEL_INFO, "MODEL_INFO", cmd_model_info},
     {MSG_INFER, "INFER", cmd_infer},
 #endif
+    {MSG_STREAM_START, "STREAM_START", cmd_stream_start},
+    {MSG_STREAM_DATA, "STREAM_DATA", cmd_stream_data},
+    {MSG_STREAM_DATA8, "STREAM_DATA8", cmd_stream_data8},
+    {MSG_STREAM_STOP, "STREAM_STOP", cmd_stream_stop},
+    {MSG_STREAM_STATUS, "STREAM_STATUS", cmd_stream_status},
 #ifdef TINYECG_TEST_COMMANDS
     {MSG_TEST_FAULT, "TEST_FAULT", cmd_test_fault},
 #endif

@@ -1,0 +1,632 @@
+"""Stream a raw ECG record through the device's beat pipeline and score it.
+
+Library side of ``tools/stream.py`` (docs/protocol.md "Streaming",
+docs/pipeline.md):
+
+* :func:`stream_samples` -- the host end of the STREAM_* protocol: chunks with
+  credit-based flow control and go-back-N resend (a chunk lost to a malformed
+  frame is resent from the device's ``next``), BEAT events collected in order.
+* :func:`host_reference` -- the same Python chain (:mod:`tinyecg.preprocess`)
+  and the ``tflite_micro`` interpreter on the same samples: what the device
+  must say, beat for beat.
+* :func:`score` -- EC57 beat-by-beat scoring with ``wfdb.processing``'s
+  comparator (150 ms matching): QRS Se/+P and per-class Se/+P.
+* :func:`power_estimate` -- CPU duty cycle, average current and battery life
+  from the measured counter units.
+* :func:`run` -- all of it for one record, returning the report dict.
+"""
+
+from __future__ import annotations
+
+import collections
+import struct
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import data as D
+from . import preprocess as P
+from .device import Device, DeviceError, DeviceTimeout
+from .errors import TinyEcgError
+from .protocol import SEQ_NONE, Frame, Msg, REPLY
+
+# Message types (firmware/src/stream.h)
+STREAM_START, STREAM_DATA, STREAM_STOP, STREAM_STATUS, STREAM_DATA8 = 0x10, 0x11, 0x12, 0x13, 0x14
+STREAM_BEAT = 0x98
+FLAG_INPUTS = 0x01
+ACK_ACCEPTED, ACK_GAP, ACK_DUPLICATE = 0, 1, 2
+
+#: EC57: a detection matches a reference beat within 150 ms.
+MATCH_SECONDS = 0.150
+#: EC57 / bxb: beat-by-beat comparison starts 5 minutes into the record (learning period).
+EC57_START_SECONDS = 300.0
+#: Annotation symbols written for each class index (wfdb-valid beat codes).
+CLASS_SYMBOLS = ("N", "S", "V", "F", "Q")
+
+
+# ------------------------------------------------------------------ messages
+@dataclass
+class StartInfo:
+    version: int
+    credits: int
+    max_samples: int
+    fs: int
+    n_classes: int
+    uncertain_below: int
+    input_bytes: int
+    max_delta_samples: int
+
+    @classmethod
+    def parse(cls, body: bytes) -> "StartInfo":
+        if len(body) != 12:
+            raise TinyEcgError(f"STREAM_START reply of {len(body)} bytes, expected 12")
+        return cls(*struct.unpack("<BBHHBBHH", body))
+
+
+DELTA_ESCAPE = 0x80
+DELTA_MAX_PAYLOAD = 1024 - 6
+
+
+def encode_delta8(x: np.ndarray, first: int, max_samples: int) -> tuple[bytes, int]:
+    """STREAM_DATA8 body for samples from `first`: (body, count).  Each sample is
+    a signed byte delta from the previous one (the sample before `first`, 0 at
+    the stream start) or the escape 0x80 + int16le when |delta| > 127."""
+    seg = np.asarray(x[first:first + max_samples], dtype=np.int64)
+    prev = int(x[first - 1]) if first > 0 else 0
+    d = np.diff(np.concatenate([[prev], seg]))
+    small = np.abs(d) <= 127
+    cost = np.where(small, 1, 3)
+    n = int(np.searchsorted(np.cumsum(cost), DELTA_MAX_PAYLOAD, side="right"))
+    n = max(1, min(n, seg.size))
+    out = bytearray(struct.pack("<IH", first, n))
+    for k in range(n):
+        if small[k]:
+            out.append(int(d[k]) & 0xFF)
+        else:
+            out.append(DELTA_ESCAPE)
+            out += struct.pack("<h", int(seg[k]))
+    return bytes(out), n
+
+
+@dataclass
+class Ack:
+    status: int
+    next: int
+    events: int
+
+    @classmethod
+    def parse(cls, body: bytes) -> "Ack":
+        if len(body) != 9:
+            raise TinyEcgError(f"STREAM_DATA ack of {len(body)} bytes, expected 9")
+        return cls(*struct.unpack("<BII", body))
+
+
+STATS = struct.Struct("<BBBB6I4Q")
+STATS_FIELDS = ("active", "flags", "n_classes", "_r", "samples", "events", "gaps", "duplicates",
+                "rx_overruns", "max_beat_units", "dsp_units", "beat_units", "elapsed_units", "asleep_units")
+
+
+def parse_stats(body: bytes) -> dict:
+    if len(body) != STATS.size:
+        raise TinyEcgError(f"stream statistics of {len(body)} bytes, expected {STATS.size}")
+    d = dict(zip(STATS_FIELDS, STATS.unpack(body)))
+    d.pop("_r")
+    return d
+
+
+@dataclass
+class BeatEvent:
+    seq: int
+    r: int                 # raw sample index (360 Hz) of the R peak
+    cls: int
+    confidence: int        # top score - zero point, 0..255 (/256)
+    uncertain: bool
+    scores: tuple
+    units: int             # counter units (instructions on QEMU) spent classifying it
+    pre: int
+    post: int
+    inputs: bytes | None = None
+
+    @classmethod
+    def parse(cls, body: bytes) -> "BeatEvent":
+        if len(body) < 12:
+            raise TinyEcgError(f"BEAT event of {len(body)} bytes is too short")
+        seq, r, c, conf, flags, n = struct.unpack_from("<IIBBBB", body)
+        need = 12 + n + 8
+        if len(body) < need:
+            raise TinyEcgError(f"BEAT event of {len(body)} bytes, expected at least {need}")
+        scores = tuple(np.frombuffer(body, dtype=np.int8, count=n, offset=12).tolist())
+        units, pre, post = struct.unpack_from("<IHH", body, 12 + n)
+        rest = body[need:]
+        return cls(seq, r, c, conf, bool(flags & 1), scores, units, pre, post, rest or None)
+
+
+@dataclass
+class StreamResult:
+    info: StartInfo
+    events: list = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+    errors: list = field(default_factory=list)       # (code, offending type, text) of ERROR frames
+    resends: int = 0
+    out_of_order_events: int = 0
+    seconds: float = 0.0
+
+
+def _frame_ready(dev: Device) -> bool:
+    return bool(dev._pending) or dev.port.in_waiting > 0
+
+
+def stream_samples(dev: Device, x, flags: int = 0, realtime: bool = False, fs: float = P.FS_IN,
+                   progress=None, inject=None, stall_timeout: float = 3.0, encoding: str = "delta8") -> StreamResult:
+    """Send the int16 samples `x` through the device's pipeline; collect every BEAT event.
+
+    Flow control: at most ``credits`` STREAM_DATA frames are unanswered.  Every
+    answer (ACK) frees one; frames lost to line noise are detected when a later
+    answer arrives (answers come in order) or by a STATUS probe after
+    `stall_timeout`, and everything from the device's ``next`` is resent
+    (go-back-N; an epoch number keeps stale "gap" answers from rewinding twice).
+    `inject` = (sample_index, fn): once the samples before `sample_index` are
+    sent and answered, ``fn(dev)`` is called (tests send garbage mid-stream).  `progress(n_confirmed)` is called as samples are
+    acknowledged.
+    """
+    x = np.asarray(x, dtype=np.int16)
+    N = int(x.size)
+    t_start = time.monotonic()
+    rep = dev.request(STREAM_START, bytes([flags]), allow_error=True)
+    if rep.is_error:
+        raise DeviceError(rep)
+    info = StartInfo.parse(rep.body)
+    res = StreamResult(info)
+    if encoding not in ("delta8", "raw"):
+        raise TinyEcgError(f"unknown sample encoding '{encoding}' (delta8 or raw)")
+    cap = info.max_delta_samples if encoding == "delta8" else info.max_samples
+    chunk = cap if not realtime else max(1, min(cap, int(fs) // 10))
+    le = x.astype("<i2")
+    inflight: collections.OrderedDict[int, tuple[int, int, int]] = collections.OrderedDict()  # seq -> (first, n, epoch)
+    epoch = 0
+    send_next = 0          # next sample index to send
+    confirmed = 0          # device's `next` as last reported
+    probe_seq = None
+    injected = False
+    t_last_answer = time.monotonic()
+    t0_wall = time.monotonic()
+
+    def rewind(to: int):
+        nonlocal send_next, epoch
+        if to < send_next:
+            res.resends += send_next - to
+            send_next = to
+            epoch += 1
+
+    def retire_until(seq: int):
+        """Answers arrive in order: frames sent before `seq` with no answer were lost."""
+        while inflight:
+            s = next(iter(inflight))
+            if s == seq:
+                return inflight.pop(s)
+            inflight.pop(s)
+        return None
+
+    def handle(fr: Frame):
+        nonlocal confirmed, probe_seq, t_last_answer
+        if fr.type == STREAM_BEAT:
+            ev = BeatEvent.parse(fr.body)
+            if ev.seq != len(res.events):
+                res.out_of_order_events += 1
+            res.events.append(ev)
+            return
+        if fr.type == Msg.BOOT:
+            raise TinyEcgError("the device reset during the stream (BOOT frame received)")
+        if fr.type == Msg.FAULT:
+            raise TinyEcgError(f"the device faulted during the stream: {fr.kv()}")
+        if fr.is_error:
+            # Recorded only: a malformed frame's seq cannot be trusted, and a refused
+            # chunk is retired like a lost one when a later answer arrives.
+            code, ref, text = fr.error()
+            res.errors.append((int(code), ref, text))
+            if fr.seq == probe_seq and fr.seq != SEQ_NONE:
+                raise DeviceError(fr)
+            return
+        if fr.type in (STREAM_DATA | REPLY, STREAM_DATA8 | REPLY):
+            t_last_answer = time.monotonic()
+            ent = retire_until(fr.seq) if fr.seq in inflight else None
+            ack = Ack.parse(fr.body)
+            confirmed = max(confirmed, ack.next)
+            if ack.status == ACK_GAP and ent is not None and ent[2] == epoch:
+                rewind(ack.next)
+            if progress:
+                progress(confirmed)
+            return
+        if fr.type == (STREAM_STATUS | REPLY) and fr.seq == probe_seq:
+            t_last_answer = time.monotonic()
+            probe_seq = None
+            st = parse_stats(fr.body)
+            inflight.clear()                   # everything sent before the probe is answered or lost
+            confirmed = max(confirmed, st["samples"])
+            rewind(st["samples"])
+            return
+        # anything else (stray replies) is ignored
+
+    while True:
+        while _frame_ready(dev):
+            handle(dev.recv(timeout=5.0))
+        if confirmed >= N and not inflight and probe_seq is None:
+            break
+        want_inject = inject is not None and not injected and send_next >= inject[0]
+        if want_inject and not inflight and probe_seq is None:
+            inject[1](dev)                     # the ring is drained: the burst has it to itself
+            injected = True
+            continue
+        if send_next < N and len(inflight) < info.credits and probe_seq is None and not want_inject:
+            n = min(chunk, N - send_next)
+            if realtime:
+                due = t0_wall + (send_next + n) / fs
+                wait = due - time.monotonic()
+                if wait > 0:
+                    # answer what arrives while waiting
+                    try:
+                        handle(dev.recv(timeout=wait))
+                    except DeviceTimeout:
+                        pass
+                    continue
+            if encoding == "delta8":
+                body, n = encode_delta8(x, send_next, n)
+                seq = dev.send(STREAM_DATA8, body)
+            else:
+                body = struct.pack("<I", send_next) + le[send_next:send_next + n].tobytes()
+                seq = dev.send(STREAM_DATA, body)
+            inflight[seq] = (send_next, n, epoch)
+            send_next += n
+            continue
+        try:
+            handle(dev.recv(timeout=stall_timeout))
+        except DeviceTimeout:
+            if time.monotonic() - t_last_answer >= stall_timeout:
+                if probe_seq is not None:
+                    raise TinyEcgError(f"device on {dev.url} stopped answering during the stream")
+                probe_seq = dev.send(STREAM_STATUS)
+                t_last_answer = time.monotonic()
+    stop = dev.request(STREAM_STOP, timeout=10.0)
+    # events sent before the STOP reply are already in; stray ones went to unsolicited
+    for fr in list(dev.unsolicited):
+        if fr.type == STREAM_BEAT:
+            dev.unsolicited.remove(fr)
+            handle(fr)
+    res.stats = parse_stats(stop.body)
+    res.seconds = time.monotonic() - t_start
+    return res
+
+
+# ------------------------------------------------------------- host reference
+@dataclass
+class HostBeats:
+    r: np.ndarray            # raw sample index of each beat's R
+    cls: np.ndarray
+    scores: np.ndarray       # (n, C) int8
+    confidence: np.ndarray
+    uncertain: np.ndarray
+    inputs: np.ndarray       # (n, 136) int8, in the model's input order
+    pre: np.ndarray
+    post: np.ndarray
+
+
+def host_reference(x, model, uncertain_below: int) -> HostBeats:
+    """The device's computation in Python: chain (vectorised twin of the streaming
+    reference) + tflite_micro on the same int8 inputs."""
+    w = P.frontend_block(np.asarray(x, dtype=np.int16))
+    r = P.detect_block(w)
+    b = P.beats_block(w, r)
+    qw, qf = model.inputs(b["windows"], b["feats"])
+    scores = model.scores_q(qw, qf)
+    conf = model.confidence(scores) if len(scores) else np.zeros(0, dtype=np.int64)
+    order = [qw, qf] if model.quant.wave_index == 0 else [qf, qw]
+    inputs = np.concatenate(order, axis=1) if len(qw) else np.zeros((0, P.WIN + P.N_FEAT), dtype=np.int8)
+    return HostBeats(r=P.j_to_raw(b["r"]), cls=np.argmax(scores, axis=1) if len(scores) else np.zeros(0, int),
+                     scores=scores, confidence=conf, uncertain=conf < uncertain_below, inputs=inputs,
+                     pre=b["pre"], post=b["post"])
+
+
+def compare_host_device(events: list, host: HostBeats) -> tuple[int, list]:
+    """Beats where the device and the host differ (R, class, scores, confidence, flag,
+    RR, and the int8 model inputs when the device sent them), plus missing/extra beats."""
+    bad = []
+    for i, ev in enumerate(events[:len(host.r)]):
+        diffs = []
+        if ev.r != int(host.r[i]):
+            diffs.append("r")
+        if ev.cls != int(host.cls[i]):
+            diffs.append("class")
+        if tuple(ev.scores) != tuple(int(s) for s in host.scores[i]):
+            diffs.append("scores")
+        if ev.confidence != int(host.confidence[i]) or ev.uncertain != bool(host.uncertain[i]):
+            diffs.append("confidence")
+        if ev.pre != int(host.pre[i]) or ev.post != int(host.post[i]):
+            diffs.append("rr")
+        if ev.inputs is not None and bytes(ev.inputs) != host.inputs[i].astype(np.int8).tobytes():
+            diffs.append("inputs")
+        if diffs:
+            bad.append((i, diffs))
+    extra = abs(len(events) - len(host.r))
+    return len(bad) + extra, bad[:20]
+
+
+# -------------------------------------------------------------------- scoring
+def _pct(a, b):
+    return round(100.0 * a / b, 2) if b else None
+
+
+def score(ref_r, ref_sym, det_r, det_cls, fs: float = P.FS_IN, start_s: float = EC57_START_SECONDS) -> dict:
+    """EC57 beat-by-beat: QRS Se/+P and per-class (N, S, V, F) Se/+P.
+
+    Matching is ``wfdb.processing.compare_annotations`` (one-to-one, nearest,
+    window 150 ms inclusive).  Only beats from `start_s` on are scored (EC57's
+    5-minute learning period; bxb's default).  Reference Q beats, and detections
+    matched to them, are left out of the class statistics.  Class Se counts
+    missed beats as errors, class +P counts unmatched detections of that class.
+    """
+    from wfdb.processing import compare_annotations
+
+    nc = len(D.CLASSES)
+    win = int(round(MATCH_SECONDS * fs))
+    ref_r = np.asarray(ref_r, dtype=np.int64)
+    det_r = np.asarray(det_r, dtype=np.int64)
+    det_cls = np.asarray(det_cls, dtype=np.int64)
+    start = int(round(start_s * fs))
+    rk = ref_r >= start
+    dk = det_r >= start - win
+    ref_r, ref_sym = ref_r[rk], np.asarray(ref_sym)[rk]
+    det_r, det_cls = det_r[dk], det_cls[dk]
+    cm = np.zeros((nc + 1, nc + 1), dtype=np.int64)
+    if len(ref_r) and len(det_r):
+        comp = compare_annotations(ref_r, det_r, win + 1)   # wfdb matches |d| < window_width
+        match = comp.matching_sample_nums
+    else:
+        match = np.full(len(ref_r), -1)
+    ref_cls = np.array([D.CLASSES.index(D.AAMI.get(s, "Q")) if D.AAMI.get(s, "Q") in D.CLASSES else -1
+                        for s in ref_sym], dtype=np.int64)
+    det_matched = np.zeros(len(det_r), dtype=bool)
+    det_to_q = np.zeros(len(det_r), dtype=bool)
+    for i, k in enumerate(match):
+        if k >= 0:
+            det_matched[k] = True
+            if ref_cls[i] >= 0:
+                cm[ref_cls[i], min(det_cls[k], nc)] += 1
+            else:
+                det_to_q[k] = True
+        elif ref_cls[i] >= 0:
+            cm[ref_cls[i], nc] += 1
+    # detections before `start` count only when they matched a scored beat
+    unmatched = ~det_matched & (det_r >= start)
+    for k in np.flatnonzero(unmatched):
+        cm[nc, min(det_cls[k], nc)] += 1
+    tp = int((match >= 0).sum())
+    n_det = int(det_matched.sum() + unmatched.sum())
+    classes = {}
+    for c, name in enumerate(D.CLASSES):
+        t = int(cm[c, c])
+        classes[name] = {"se": _pct(t, int(cm[c, :].sum())), "ppv": _pct(t, int(cm[:, c].sum())),
+                         "n": int(cm[c, :].sum())}
+    return {"qrs": {"se": _pct(tp, len(ref_r)), "ppv": _pct(tp, n_det)}, "classes": classes,
+            "counts": {"reference": int(len(ref_r)), "detected": n_det, "matched": tp,
+                       "missed": int(len(ref_r) - tp), "false": int(unmatched.sum())},
+            "confusion": cm.tolist()}
+
+
+# ---------------------------------------------------------------------- power
+def power_estimate(compute_units: int, seconds: float, clock_hz: float, run_ma: float, sleep_ua: float,
+                   battery_mah: float, asleep_fraction: float | None = None) -> dict:
+    """CPU duty cycle from the counter units the pipeline spent per second of ECG,
+    at `clock_hz` (1 counter unit = 1 cycle: on QEMU the unit is an instruction,
+    so real Cortex-M4 cycles are this times its CPI, ~1.1-1.5), and the average
+    current and battery life for a run/sleep current profile (CPU only)."""
+    if seconds <= 0 or clock_hz <= 0:
+        raise TinyEcgError("power estimate needs a positive duration and clock")
+    duty = compute_units / (clock_hz * seconds)
+    avg_ma = duty * run_ma + (1.0 - duty) * sleep_ua / 1000.0
+    life_h = battery_mah / avg_ma if avg_ma > 0 else float("inf")
+    out = {"clock_hz": clock_hz, "run_ma": run_ma, "sleep_ua": sleep_ua, "battery_mah": battery_mah,
+           "units_per_second": round(compute_units / seconds), "duty_cycle_pct": round(100 * duty, 3),
+           "avg_current_ma": round(avg_ma, 4), "battery_hours": round(life_h, 1),
+           "meets_24h": bool(life_h >= 24.0), "margin_vs_24h": round(life_h / 24.0, 2)}
+    if asleep_fraction is not None:
+        out["measured_wfi_pct"] = round(100 * asleep_fraction, 2)
+    return out
+
+
+# ---------------------------------------------------------------- WFDB output
+def write_annotations(path_base: Path, events: list, fs_record: float, extension: str = "tecg") -> Path:
+    """Beat events as a WFDB annotation file `<path_base>.<extension>` (wfdb.rdann reads it).
+
+    Samples are at the record's own rate; the aux note carries the confidence
+    and, for flagged beats, ``uncertain``."""
+    import wfdb
+    path_base = Path(path_base)
+    scale = fs_record / P.FS_IN
+    samples = np.array([int(round(ev.r * scale)) for ev in events], dtype=np.int64)
+    keep = samples >= 0
+    symbols = [CLASS_SYMBOLS[ev.cls] if 0 <= ev.cls < len(CLASS_SYMBOLS) else "Q" for ev in events]
+    aux = [f"conf={ev.confidence}/256" + (" uncertain" if ev.uncertain else "") for ev in events]
+    path_base.parent.mkdir(parents=True, exist_ok=True)
+    if not keep.any():
+        samples, symbols, aux = np.array([0]), ["+"], ["no beats"]
+    else:
+        samples = samples[keep]
+        symbols = [s for s, k in zip(symbols, keep) if k]
+        aux = [a for a, k in zip(aux, keep) if k]
+    fsr = int(round(fs_record)) if abs(fs_record - round(fs_record)) < 1e-9 else fs_record
+    wfdb.wrann(path_base.name, extension, samples, symbol=symbols, aux_note=aux, fs=fsr,
+               write_dir=str(path_base.parent))
+    return path_base.parent / f"{path_base.name}.{extension}"
+
+
+# ------------------------------------------------------------------ records
+@dataclass
+class StreamRecord:
+    name: str
+    fs: float                # the record's own rate
+    signal: np.ndarray       # int16 at 360 Hz, 200 adu/mV (what is streamed)
+    ref_r: np.ndarray | None  # reference beat samples at 360 Hz (None: no annotations)
+    ref_sym: np.ndarray | None
+
+
+def load_stream_record(path: str, data_dir=None, lead: str = "MLII") -> StreamRecord:
+    """A WFDB record by path (``dir/100``, ``dir/100.hea``) or by MIT-BIH number."""
+    import wfdb
+    p = Path(path)
+    if p.suffix in (".hea", ".dat", ".atr"):
+        p = p.with_suffix("")
+    if p.parent == Path(".") and not p.with_suffix(".hea").exists():
+        ddir, name = D.resolve_data_dir(data_dir), p.name
+    else:
+        ddir, name = p.parent, p.name
+    if not (ddir / f"{name}.hea").is_file():
+        raise TinyEcgError(f"record {path}: no {name}.hea in {ddir}")
+    try:
+        hdr = wfdb.rdheader(str(ddir / name))
+    except Exception as exc:
+        raise TinyEcgError(f"record {path}: unreadable header ({type(exc).__name__}: {exc})") from None
+    fs = float(hdr.fs)
+    if (ddir / f"{name}.atr").is_file():
+        r = D.load_record(name, ddir, lead)
+        return StreamRecord(name, fs, r.signal, r.r_samples, r.symbols)
+    # no reference annotations: stream it, but nothing to score against
+    try:
+        rec = wfdb.rdrecord(str(ddir / name), physical=False)
+    except Exception as exc:
+        raise TinyEcgError(f"record {path}: unreadable ({type(exc).__name__}: {exc})") from None
+    names = list(rec.sig_name or [])
+    ch = names.index(lead) if lead in names else 0
+    x = rec.d_signal[:, ch].astype(np.float64)
+    mv = (x - float(rec.adc_zero[ch])) / (float(rec.adc_gain[ch]) or D.ADC_GAIN)
+    if round(fs) != P.FS_IN:
+        mv = D._resample(mv, fs, P.FS_IN)
+    sig = np.clip(np.round(mv * D.ADC_GAIN) + 1024, -32768, 32767).astype(np.int16)
+    return StreamRecord(name, fs, sig, None, None)
+
+
+# ------------------------------------------------------------------- the job
+DEFAULT_MODEL = D.repo_root() / "models" / "arrhythmia" / "model_int8.tflite"
+POWER_DEFAULTS = {"run_ma": 3.0, "sleep_ua": 900.0, "battery_mah": 100.0}
+
+
+def device_model_id(dev: Device) -> str:
+    return dev.info().get("model", "none")
+
+
+def run(record: str, dev: Device, model_path=None, realtime: bool = False, check_inputs: bool = False,
+        data_dir=None, score_from: float = EC57_START_SECONDS, clock_hz: float | None = None,
+        run_ma: float = POWER_DEFAULTS["run_ma"], sleep_ua: float = POWER_DEFAULTS["sleep_ua"],
+        battery_mah: float = POWER_DEFAULTS["battery_mah"], progress: bool = False, inject=None,
+        ann_base: Path | None = None, encoding: str = "delta8") -> dict:
+    """Stream one record through `dev`, compare with the host, score; the report dict."""
+    from .calibrate import Int8Model
+
+    rec = load_stream_record(record, data_dir)
+    info = dev.info()
+    mp = Path(model_path) if model_path else DEFAULT_MODEL
+    if not mp.is_file():
+        raise TinyEcgError(f"model {mp} not found: the host needs the .tflite the device runs (--model)")
+    model = Int8Model(mp.read_bytes())
+    if info.get("model") != model.model_id:
+        raise TinyEcgError(f"the device runs model {info.get('model')}, {mp.name} is {model.model_id}: "
+                           "build the firmware from it (tools/convert.py) or pass --model")
+    x = rec.signal
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=int(x.size), unit="smp", unit_scale=True, desc=f"stream {rec.name}", dynamic_ncols=True)
+
+    def prog(n):
+        if bar is not None:
+            bar.update(n - bar.n)
+
+    try:
+        res = stream_samples(dev, x, FLAG_INPUTS if check_inputs else 0, realtime, P.FS_IN, prog, inject,
+                             encoding=encoding)
+    finally:
+        if bar is not None:
+            bar.close()
+    host = host_reference(x, model, res.info.uncertain_below)
+    mismatches, examples = compare_host_device(res.events, host)
+    st = res.stats
+    lost = max(0, int(st["events"]) - len(res.events)) + res.out_of_order_events
+    seconds_ecg = x.size / P.FS_IN
+    units_per_beat = [ev.units for ev in res.events]
+    compute = int(st["dsp_units"] + st["beat_units"])
+    clock = float(clock_hz or info.get("clock_hz", 0) or 0)
+    asleep = st["asleep_units"] / st["elapsed_units"] if st["elapsed_units"] else None
+    power = power_estimate(compute, seconds_ecg, clock, run_ma, sleep_ua, battery_mah, asleep)
+    report = {
+        "record": rec.name,
+        "fs": rec.fs,
+        "samples_sent": int(x.size),
+        "beats_reference": int(len(rec.ref_r)) if rec.ref_r is not None else None,
+        "beats_detected": int(len(host.r)),
+        "events_received": len(res.events),
+        "lost_events": int(lost),
+        "uncertain": int(sum(ev.uncertain for ev in res.events)),
+        "qrs": {"se": None, "ppv": None},
+        "classes": {c: {"se": None, "ppv": None} for c in D.CLASSES},
+        "host_device_mismatches": int(mismatches),
+        "device_instructions_per_beat": round(float(np.mean(units_per_beat))) if units_per_beat else None,
+        "seconds": round(res.seconds, 2),
+    }
+    if rec.ref_r is not None:
+        det_r = np.array([ev.r for ev in res.events], dtype=np.int64)
+        det_c = np.array([ev.cls for ev in res.events], dtype=np.int64)
+        sc = score(rec.ref_r, rec.ref_sym, det_r, det_c, P.FS_IN, score_from)
+        whole = score(rec.ref_r, rec.ref_sym, det_r, det_c, P.FS_IN, 0.0)
+        report["qrs"] = sc["qrs"]
+        report["classes"] = {c: {"se": v["se"], "ppv": v["ppv"]} for c, v in sc["classes"].items()}
+        report["scoring"] = {"standard": "ANSI/AAMI EC57 beat-by-beat, wfdb.processing.compare_annotations",
+                             "match_ms": round(1000 * MATCH_SECONDS), "from_seconds": score_from,
+                             "counts": sc["counts"], "class_n": {c: v["n"] for c, v in sc["classes"].items()},
+                             "confusion": sc["confusion"],
+                             "whole_record": {"qrs": whole["qrs"], "counts": whole["counts"],
+                                              "classes": {c: {"se": v["se"], "ppv": v["ppv"]}
+                                                          for c, v in whole["classes"].items()}}}
+    report["device"] = {
+        "board": info.get("board"), "model": info.get("model"), "counter": info.get("counter"),
+        "stream_samples": st["samples"], "stream_events": st["events"], "rx_overruns": st["rx_overruns"],
+        "gaps": st["gaps"], "duplicates": st["duplicates"], "resent_samples": res.resends,
+        "error_frames": len(res.errors), "chain_units_per_sample": round(st["dsp_units"] / max(1, st["samples"]), 1),
+        "max_beat_units": st["max_beat_units"], "uncertain_below": res.info.uncertain_below,
+        "realtime": realtime, "inputs_checked": check_inputs, "encoding": encoding,
+        "stream_speed_x_realtime": round(seconds_ecg / res.seconds, 1) if res.seconds else None,
+    }
+    if examples:
+        report["mismatch_examples"] = [{"beat": i, "differs": d} for i, d in examples]
+    report["power"] = power
+    if ann_base is not None:
+        report["annotations"] = str(write_annotations(ann_base, res.events, rec.fs))
+    return report
+
+
+def summary_lines(rep: dict) -> list[str]:
+    f = lambda v: "  -  " if v is None else f"{v:6.2f}"  # noqa: E731
+    d, pw = rep["device"], rep["power"]
+    lines = [f"record {rep['record']} ({rep['fs']:g} Hz): {rep['samples_sent']} samples streamed in "
+             f"{rep['seconds']:.1f} s ({d['stream_speed_x_realtime']}x real time) to {d['board']}, model {d['model']}",
+             f"beats: reference {rep['beats_reference']}, detected {rep['beats_detected']}, events "
+             f"{rep['events_received']}, lost {rep['lost_events']}, host/device mismatches "
+             f"{rep['host_device_mismatches']}, uncertain {rep['uncertain']}"]
+    if "scoring" in rep:
+        s = rep["scoring"]
+        lines.append(f"EC57 (from {s['from_seconds']:g} s, {s['match_ms']} ms match): QRS Se {f(rep['qrs']['se'])}  "
+                     f"+P {f(rep['qrs']['ppv'])}   (whole record: Se {f(s['whole_record']['qrs']['se'])}  "
+                     f"+P {f(s['whole_record']['qrs']['ppv'])})")
+        lines.append("  class  n      Se     +P")
+        for c, v in rep["classes"].items():
+            lines.append(f"  {c:5s} {s['class_n'][c]:5d} {f(v['se'])} {f(v['ppv'])}")
+    lines.append(f"device: {rep['device_instructions_per_beat']} {d['counter']}/beat classifying (max "
+                 f"{d['max_beat_units']}), {d['chain_units_per_sample']} per sample in the signal chain; "
+                 f"{d['error_frames']} error frames, {d['resent_samples']} samples resent, "
+                 f"{d['rx_overruns']} RX overruns")
+    lines.append(f"power: {pw['units_per_second']} {d['counter']}/s of ECG = {pw['duty_cycle_pct']:.3f} % duty at "
+                 f"{pw['clock_hz'] / 1e6:g} MHz; {pw['run_ma']} mA run / {pw['sleep_ua']:g} uA sleep -> "
+                 f"{pw['avg_current_ma']:.3f} mA average, {pw['battery_hours']:.0f} h on {pw['battery_mah']:g} mAh "
+                 f"({'meets' if pw['meets_24h'] else 'MISSES'} the 24 h wearable target, "
+                 f"{pw['margin_vs_24h']}x)")
+    return lines
