@@ -1,9 +1,10 @@
-"""A stand-in beat classifier for pipeline tests: the project's architecture
-(tinyecg.model.build_model) with random weights, converted to int8 with a
-representative set from one DS1 record.  Never shipped: it only gives the
-firmware a model of the pipeline's input shapes (128x1 waveform + 8 RR
-features, 4 class scores) so the stream path can be exercised before, or
-independently of, the trained model.
+"""A stand-in beat classifier for pipeline tests: a small two-input Keras CNN of
+the pipeline's shape (waveform 128x1 + 8 RR features -> 4 class softmax) with
+random weights, converted to full int8 with a representative set from one DS1
+record.  Never shipped: it gives the firmware a model of the pipeline's input
+shapes so the stream path can be exercised before, or independently of, the
+trained model.  Self-contained (TensorFlow only), so it does not depend on the
+training code.
 """
 
 from __future__ import annotations
@@ -16,21 +17,44 @@ import numpy as np
 def make_dev_model(out: Path, seed: int = 7, rep_record: int = 101) -> Path:
     """Write a random-weight int8 .tflite of the pipeline's shape to `out`."""
     import keras
+    import tensorflow as tf
+    from keras import layers
 
     from tinyecg import preprocess as P
     from tinyecg.calibrate import reference_beats
-    from tinyecg.model import build_model
-    from tinyecg.quantize import quantize_keras
 
     keras.utils.set_random_seed(seed)
-    model = build_model()
+    wave = keras.Input(batch_shape=(1, P.WIN, 1), name="wave")
+    rr = keras.Input(batch_shape=(1, P.N_FEAT), name="rr")
+    x = wave
+    for b, f in enumerate((8, 16, 32, 32)):
+        x = layers.Conv1D(f, 7 if b == 0 else 5, padding="same", activation="relu")(x)
+        x = layers.MaxPooling1D(2)(x)
+    x = layers.GlobalAveragePooling1D()(x)
+    r = layers.Dense(16, activation="relu")(rr)
+    h = layers.Dense(32, activation="relu")(layers.Concatenate()([x, r]))
+    model = keras.Model([wave, rr], layers.Dense(4, activation="softmax")(h))
+
     b, _ = reference_beats(rep_record)
-    xw, xf = P.to_float(b["windows"][:500], b["feats"][:500])
-    blob = quantize_keras(model, (xw, xf), n_samples=300, seed=seed)
+    xw, xf = P.to_float(b["windows"][:300], b["feats"][:300])
+
+    def rep():
+        for i in range(len(xw)):
+            yield [xw[i:i + 1], xf[i:i + 1]]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = rep
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    blob = conv.convert()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(blob)
     return out
+
+
 
 
 if __name__ == "__main__":

@@ -630,3 +630,77 @@ def summary_lines(rep: dict) -> list[str]:
                  f"({'meets' if pw['meets_24h'] else 'MISSES'} the 24 h wearable target, "
                  f"{pw['margin_vs_24h']}x)")
     return lines
+
+
+# --------------------------------------------------------- many-record table
+def gross(reports: list) -> dict:
+    """Gross (beat-summed) EC57 figures over several reports."""
+    tot = {"reference": 0, "detected": 0, "matched": 0}
+    cm = None
+    for r in reports:
+        s = r.get("scoring")
+        if not s:
+            continue
+        for k in tot:
+            tot[k] += s["counts"][k]
+        c = np.asarray(s["confusion"], dtype=np.int64)
+        cm = c if cm is None else cm + c
+    out = {"qrs": {"se": _pct(tot["matched"], tot["reference"]), "ppv": _pct(tot["matched"], tot["detected"])},
+           "counts": tot, "classes": {}}
+    if cm is not None:
+        for i, c in enumerate(D.CLASSES):
+            out["classes"][c] = {"se": _pct(int(cm[i, i]), int(cm[i, :].sum())),
+                                 "ppv": _pct(int(cm[i, i]), int(cm[:, i].sum())), "n": int(cm[i, :].sum())}
+        out["confusion"] = cm.tolist()
+    return out
+
+
+def format_table(reports: list) -> str:
+    """Markdown table, one row per record plus the gross total."""
+    def f(v):
+        return "–" if v is None else f"{v:.2f}"
+    head = ("| record | beats ref | events | lost | mismatches | uncertain | QRS Se | QRS +P | "
+            + " | ".join(f"{c} Se | {c} +P" for c in D.CLASSES) + " | instr/beat | chain instr/sample | wall s |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in reports:
+        cl = r["classes"]
+        lines.append(f"| {r['record']} | {r['beats_reference']} | {r['events_received']} | {r['lost_events']} | "
+                     f"{r['host_device_mismatches']} | {r['uncertain']} | {f(r['qrs']['se'])} | {f(r['qrs']['ppv'])} | "
+                     + " | ".join(f"{f(cl[c]['se'])} | {f(cl[c]['ppv'])}" for c in D.CLASSES)
+                     + f" | {r['device_instructions_per_beat']} | {r['device']['chain_units_per_sample']} | "
+                       f"{r['seconds']:.1f} |")
+    g = gross(reports)
+    tl = sum(r["lost_events"] for r in reports)
+    tm = sum(r["host_device_mismatches"] for r in reports)
+    ipb = np.average([r["device_instructions_per_beat"] for r in reports],
+                     weights=[r["events_received"] for r in reports]) if reports else 0
+    lines.append(f"| **gross** | {g['counts']['reference']} | {sum(r['events_received'] for r in reports)} | "
+                 f"{tl} | {tm} | {sum(r['uncertain'] for r in reports)} | **{f(g['qrs']['se'])}** | "
+                 f"**{f(g['qrs']['ppv'])}** | "
+                 + " | ".join(f"{f(g['classes'].get(c, {}).get('se'))} | {f(g['classes'].get(c, {}).get('ppv'))}"
+                              for c in D.CLASSES)
+                 + f" | {ipb:.0f} | – | {sum(r['seconds'] for r in reports):.0f} |")
+    return "\n".join(lines)
+
+
+def _table_main(argv=None) -> int:
+    import argparse
+    import json
+    ap = argparse.ArgumentParser(prog="python -m tinyecg.stream", description="Per-record table from stream reports")
+    ap.add_argument("reports", nargs="+", help="JSON reports written by tools/stream.py")
+    args = ap.parse_args(argv)
+    reps = []
+    for p in args.reports:
+        try:
+            reps.append(json.loads(Path(p).read_text()))
+        except (OSError, ValueError) as exc:
+            raise TinyEcgError(f"{p}: not a stream report ({exc})") from None
+    print(format_table(reps))
+    g = gross(reps)
+    print(f"\ngross QRS Se {g['qrs']['se']} +P {g['qrs']['ppv']} over {len(reps)} records")
+    return 0
+
+
+if __name__ == "__main__":
+    from .cli import run_main
+    run_main(_table_main)
