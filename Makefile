@@ -31,5 +31,9 @@ demo: setup
 test: setup
 	$(PY) -m pytest tests
 
+# MIT-BIH from PhysioNet into $TINYECG_DATA or ../shared/data/mitdb (verifies SHA256SUMS)
+data: setup
+	$(PY) tools/fetch_data.py
+
 clean:
 	rm -rf .pio build .setup.stamp

@@ -58,7 +58,7 @@ ALL_RECORDS = tuple(sorted(DS1 + DS2 + PACED))
 
 #: Records with all three bands of beats used to validate during training
 #: (patient-wise: these whole records are held out of the DS1 training set).
-DS1_VALIDATION = (118, 207, 209, 223)
+DS1_VALIDATION = (118, 124, 223)
 
 PHYSIONET_URL = "https://physionet.org/files/mitdb/1.0.0/"
 

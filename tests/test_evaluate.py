@@ -1,0 +1,127 @@
+"""EC57 statistics on hand-made confusions, beat matching, and the shipped model's figures."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyecg import data
+from tinyecg import evaluate as E
+from tinyecg import preprocess as P
+from tinyecg.errors import TinyEcgError
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "models" / "arrhythmia"
+
+
+def test_metrics_from_hand_made_confusion():
+    cm = [[90, 5, 5, 0],     # reference N
+          [2, 8, 0, 0],      # reference S
+          [1, 0, 9, 0],      # reference V
+          [0, 0, 1, 1]]      # reference F
+    m = E.metrics_from_confusion(cm)
+    # N: TP 90, FN 10, FP 3, TN 122-103 = 19
+    assert (m["N"]["se"], m["N"]["ppv"], m["N"]["fpr"]) == (90.0, 96.77, 13.64)
+    # S: TP 8, FN 2, FP 5, TN 107
+    assert (m["S"]["se"], m["S"]["ppv"], m["S"]["fpr"]) == (80.0, 61.54, 4.46)
+    # V: TP 9, FN 1, FP 6, TN 106
+    assert (m["V"]["se"], m["V"]["ppv"]) == (90.0, 60.0)
+    # F: TP 1, FN 1, FP 0
+    assert (m["F"]["se"], m["F"]["ppv"], m["F"]["f1"]) == (50.0, 100.0, 66.67)
+    assert m["S"]["f1"] == 69.57 and m["V"]["f1"] == 72.0 and m["N"]["f1"] == 93.26
+    assert m["accuracy"] == 88.52                       # 108 / 122
+    assert abs(m["macro_f1"] - (93.26 + 69.57 + 72.0 + 66.67) / 4) < 0.006
+    assert m["n_beats"] == 122
+
+
+def test_detector_confusion_counts_misses_and_extras():
+    # 5x5: column 4 = reference beats never detected, row 4 = detections with no reference
+    cm = np.zeros((5, 5), dtype=int)
+    cm[0, 0], cm[0, 4] = 95, 5          # 5 N beats missed by the detector
+    cm[2, 2] = 10
+    cm[4, 2] = 10                       # 10 extra detections called V
+    m = E.metrics_from_confusion(cm)
+    assert m["N"]["se"] == 95.0 and m["N"]["ppv"] == 100.0
+    assert m["V"]["se"] == 100.0 and m["V"]["ppv"] == 50.0
+    assert m["n_beats"] == 110 and m["accuracy"] == round(100 * 105 / 110, 2)
+
+
+def test_match_beats_one_to_one_within_150ms():
+    ref = np.array([100, 200, 300, 500])
+    det = np.array([105, 195, 230, 400, 510, 520])
+    pairs = E.match_beats(ref, det)
+    assert pairs == [(0, 0), (1, 1), (3, 4)]       # 300-230 = 70 > 27; 520 left unmatched
+
+
+def test_int8_inputs_are_the_rounded_real_values():
+    """The integer requantization equals round-half-up(x * unit / scale) + zp."""
+    rq = P.Requant.from_scale(P.WAVE_UNIT, 0.0278942853, -2)
+    x = np.arange(-6000, 6000, 7)
+    want = np.clip(np.floor(x * P.WAVE_UNIT / 0.0278942853 + 0.5) - 2, -128, 127)
+    assert np.array_equal(rq.apply(x), want.astype(np.int8))
+    rq = P.Requant.from_scale(P.FEAT_UNIT, 0.00386246, -128)
+    f = np.arange(0, 1024)
+    want = np.clip(np.floor(f * P.FEAT_UNIT / 0.00386246 + 0.5) - 128, -128, 127)
+    assert np.array_equal(rq.apply(f), want.astype(np.int8))
+
+
+def test_load_classifier_errors(tmp_path):
+    with pytest.raises(TinyEcgError, match="no such model"):
+        E.load_classifier(tmp_path / "nope.tflite")
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"not a flatbuffer at all")
+    with pytest.raises(TinyEcgError):
+        E.load_classifier(bad)
+    txt = tmp_path / "m.onnx"
+    txt.write_bytes(b"x")
+    with pytest.raises(TinyEcgError, match="expected a .keras or .tflite"):
+        E.load_classifier(txt)
+
+
+def test_evaluate_cli_one_line_error(tmp_path):
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "evaluate.py"), "--model", str(tmp_path / "x.tflite")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith("error: ")
+
+
+def _shipped_or_skip():
+    if not (SHIPPED / "model_int8.tflite").is_file():
+        pytest.skip("no shipped model yet")
+    try:
+        data.resolve_data_dir()
+    except TinyEcgError as exc:
+        pytest.skip(str(exc))
+
+
+def test_shipped_model_budget():
+    if not (SHIPPED / "model_int8.tflite").is_file():
+        pytest.skip("no shipped model yet")
+    from tinyecg.model import ALLOWED_TFLITE_OPS
+    from tinyecg.quantize import tflite_ops
+    blob = (SHIPPED / "model_int8.tflite").read_bytes()
+    assert len(blob) <= 64 * 1024
+    assert set(tflite_ops(blob)) <= ALLOWED_TFLITE_OPS
+    E.TfliteClassifier(blob, arena_size=32 * 1024)          # allocates within 32 KB
+    cfg = json.loads((SHIPPED / "metrics.json").read_text())["config"]
+    assert cfg["macs_per_beat"] <= 2_000_000
+    assert not set(cfg["train_records"]) & set(data.DS2)
+    assert not set(cfg["val_records"]) & set(data.DS2)
+
+
+def test_evaluate_reproduces_shipped_int8_figures(tmp_path):
+    _shipped_or_skip()
+    out = tmp_path / "m.json"
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "evaluate.py"), "--model",
+                        str(SHIPPED / "model_int8.tflite"), "--json", str(out), "--no-progress"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(out.read_text())["DS2"]
+    want = json.loads((SHIPPED / "metrics.json").read_text())["int8"]["DS2"]
+    for c in data.CLASSES:
+        assert got[c] == {k: want[c][k] for k in got[c]}
+    assert got["macro_f1"] == want["macro_f1"] and got["accuracy"] == want["accuracy"]
+    assert got["confusion"] == want["confusion"]
