@@ -11,7 +11,7 @@ import pytest
 from tinyecg import protocol
 from tinyecg.protocol import ErrorCode, FrameError, Msg
 
-from conftest import ROOT
+from tinyecg.firmware import ROOT
 
 
 def test_crc16_check_value():
