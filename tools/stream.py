@@ -68,6 +68,7 @@ def main() -> int:
         raise TinyEcgError(f"--json {out} is a directory; give a file name")
     rec_name = Path(args.record).with_suffix("").name if Path(args.record).suffix in (".hea", ".dat", ".atr") \
         else Path(args.record).name
+    S.load_stream_record(args.record, args.data_dir)   # a bad record fails before any device work
     board = None
     if args.port:
         dev = Device(args.port, baud=args.baud, timeout=10.0)
