@@ -674,7 +674,8 @@ def format_table(reports: list) -> str:
     tm = sum(r["host_device_mismatches"] for r in reports)
     ipb = np.average([r["device_instructions_per_beat"] for r in reports],
                      weights=[r["events_received"] for r in reports]) if reports else 0
-    lines.append(f"| **gross** | {g['counts']['reference']} | {sum(r['events_received'] for r in reports)} | "
+    lines.append(f"| **gross** | {sum(r['beats_reference'] or 0 for r in reports)} | "
+                 f"{sum(r['events_received'] for r in reports)} | "
                  f"{tl} | {tm} | {sum(r['uncertain'] for r in reports)} | **{f(g['qrs']['se'])}** | "
                  f"**{f(g['qrs']['ppv'])}** | "
                  + " | ".join(f"{f(g['classes'].get(c, {}).get('se'))} | {f(g['classes'].get(c, {}).get('ppv'))}"
@@ -697,7 +698,12 @@ def _table_main(argv=None) -> int:
             raise TinyEcgError(f"{p}: not a stream report ({exc})") from None
     print(format_table(reps))
     g = gross(reps)
-    print(f"\ngross QRS Se {g['qrs']['se']} +P {g['qrs']['ppv']} over {len(reps)} records")
+    print(f"\ngross EC57 (from 5 min): QRS Se {g['qrs']['se']} +P {g['qrs']['ppv']} over {len(reps)} records, "
+          f"{g['counts']['reference']} reference beats scored")
+    w = gross([{"scoring": {**r["scoring"]["whole_record"], "confusion": r["scoring"]["confusion"]}}
+               for r in reps if r.get("scoring")])
+    print(f"gross whole records: QRS Se {w['qrs']['se']} +P {w['qrs']['ppv']}, {w['counts']['reference']} "
+          "reference beats")
     return 0
 
 
