@@ -52,7 +52,8 @@ def main() -> int:
         cfg.intra_patient = False
     t0 = time.time()
     res = train.run(cfg, args.out, args.data_dir, progress=not args.no_progress,
-                    log=lambda s: print(s, file=sys.stderr))
+                    log=lambda s: print(s, file=sys.stderr),
+                    command="python " + " ".join(["tools/train.py"] + sys.argv[1:]))
     for key in ("float", "int8"):
         print(evaluate.format_table(res[key]["DS2"], f"== {key}: DS2, inter-patient, reference R peaks =="))
         print(evaluate.format_table(res[key]["DS2_own_detector"], f"== {key}: DS2, own QRS detector =="))

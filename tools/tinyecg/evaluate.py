@@ -47,6 +47,9 @@ def metrics_from_confusion(cm) -> dict:
         f1s.append(f1)
         out[name] = {"se": _pct(tp, tp + fn), "ppv": _pct(tp, tp + fp), "fpr": _pct(fp, fp + tn),
                      "f1": f1, "tp": tp, "fn": fn, "fp": fp, "n": tp + fn}
+    # EC57 convention for VEB +P: reference F beats labelled V are not false positives
+    tp_v, fp_v_no_f = int(cm[2, 2]), int(cm[:, 2].sum() - cm[2, 2] - cm[3, 2])
+    out["V"]["ppv_ec57"] = _pct(tp_v, tp_v + fp_v_no_f)
     out["macro_f1"] = round(float(np.mean(f1s)), 2)
     out["accuracy"] = _pct(int(np.trace(cm[:NC, :NC])), total)
     out["n_beats"] = total
