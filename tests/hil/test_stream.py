@@ -41,12 +41,16 @@ def _record_or_skip(rec):
 
 
 def _shipped_pipeline_model() -> Path | None:
-    """The shipped .tflite when firmware/model was generated from it with a pipeline config."""
+    """The shipped .tflite when firmware/model was generated from it, with its pipeline config."""
+    import re
     hdr = SHIPPED_DIR / calibrate.HEADER_NAME
-    if not (SHIPPED_TFLITE.is_file() and hdr.is_file()):
+    if not (SHIPPED_TFLITE.is_file() and hdr.is_file() and (SHIPPED_DIR / "model_config.h").is_file()):
         return None
     mid = calibrate.Int8Model(SHIPPED_TFLITE.read_bytes()).model_id
-    return SHIPPED_TFLITE if f'"{mid}"' in hdr.read_text() else None
+    m = re.search(r'#define MODEL_ID "(\w+)"', (SHIPPED_DIR / "model_config.h").read_text())
+    if m is None or m.group(1) != mid or f'"{mid}"' not in hdr.read_text():
+        return None
+    return SHIPPED_TFLITE
 
 
 class Pipeline:
