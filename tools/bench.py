@@ -25,13 +25,15 @@ def main() -> int:
     ap.add_argument("--env", default=firmware.DEFAULT_ENV, help="PlatformIO env (default %(default)s)")
     ap.add_argument("--port", default=None, help="serial port of a flashed board (default: QEMU)")
     ap.add_argument("--baud", type=int, default=115200)
+    ap.add_argument("--profile", action="store_true",
+                    help="build with per-layer counters and print instructions per layer and per MAC")
     ap.add_argument("--json", default=None, help="write the results as JSON here")
     ap.add_argument("--vectors", type=int, default=64, help="random vectors for non-bench models")
     ap.add_argument("--build-dir", default=None, help="work dir for generated C and the build "
                     "(default .pio/bench/<model>-<env>)")
     args = ap.parse_args()
     res = bench.bench(args.model, args.env, port=args.port, n_random=args.vectors, baud=args.baud,
-                      work=Path(args.build_dir) if args.build_dir else None)
+                      work=Path(args.build_dir) if args.build_dir else None, profile=args.profile)
     print(res.table())
     if args.json:
         Path(args.json).write_text(json.dumps(res.data, indent=2, sort_keys=True) + "\n")

@@ -33,10 +33,10 @@
 #define MODEL_OUTPUT0_ZERO_POINT (-128)
 
 /* Static arena for intermediate tensors (inputs are read in place). */
-#define MODEL_ARENA_BYTES 3072
+#define MODEL_ARENA_BYTES 2048
 /* Multiply-accumulates per inference; weight + bias bytes in flash. */
 #define MODEL_MACS 359584
-#define MODEL_WEIGHT_BYTES 8012
+#define MODEL_WEIGHT_BYTES 8379
 
 #define MODEL_NUM_CLASSES 5
 #define MODEL_CLASS_NAMES { "N", "S", "V", "F", "Q" }

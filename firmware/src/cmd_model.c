@@ -22,6 +22,17 @@
 extern uint32_t __stack_limit__[] __attribute__((weak));
 
 static int8_t model_out[MODEL_OUTPUT_BYTES];
+
+#ifdef MODEL_PROFILE_STEPS
+/* Profiling build (tools/bench.py --profile): the generated model_invoke
+ * reads this counter before the first and after each kernel call. */
+extern uint32_t model_profile[MODEL_PROFILE_STEPS + 1];
+
+uint32_t tnn_profile_clock(void)
+{
+    return board_counter_read();
+}
+#endif
 static uint32_t stack_peak_bytes;
 
 /* Fill the free stack below this function's frame with a pattern. */
@@ -98,6 +109,31 @@ proto_error_t cmd_model_info(const frame_t *req, reply_t *reply)
     reply_put_kv(reply, "classes", MODEL_CLASS_LIST);
 #endif
     reply_put_kv_dec(reply, "stack_peak", stack_peak_bytes);
+#ifdef MODEL_PROFILE_STEPS
+    /* counter units each kernel call took in the last INFER, in call order */
+    reply_put_kv(reply, "profile_layers", MODEL_PROFILE_NAMES);
+    {
+        char buf[12 * (MODEL_PROFILE_STEPS + 1)];
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < MODEL_PROFILE_STEPS; i++) {
+            uint32_t v = model_profile[i + 1] - model_profile[i];
+            char digits[10];
+            uint32_t d = 0;
+            do {
+                digits[d++] = (char)('0' + v % 10u);
+                v /= 10u;
+            } while (v != 0u);
+            if (i > 0) {
+                buf[n++] = ',';
+            }
+            while (d > 0) {
+                buf[n++] = digits[--d];
+            }
+        }
+        buf[n] = '\0';
+        reply_put_kv(reply, "profile", buf);
+    }
+#endif
     reply_put_kv(reply, "counter", board_counter_unit());
     return ERR_NONE;
 }

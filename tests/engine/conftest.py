@@ -9,6 +9,12 @@ import engine_util  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def kernel_objs(tmp_path_factory):
-    """tinynn compiled once for the host."""
-    return engine_util.build_kernels(tmp_path_factory.mktemp("tinynn"))
+def kernel_variants(tmp_path_factory):
+    """tinynn compiled once per host variant: {"portable": objs, "dsp": objs}."""
+    return {v: engine_util.build_kernels(tmp_path_factory.mktemp(f"tinynn_{v}"), v) for v in engine_util.VARIANTS}
+
+
+@pytest.fixture(scope="session")
+def kernel_objs(kernel_variants):
+    """The portable kernels (the judge)."""
+    return kernel_variants["portable"]

@@ -16,16 +16,22 @@ TINYNN = ROOT / "firmware" / "lib" / "tinynn"
 HARNESS = Path(__file__).with_name("harness.c")
 BENCH = Path(os.environ.get("TINYECG_BENCH", ROOT.parent / "shared" / "bench"))
 CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-const-variable"]
+# The kernels' two code paths on the host: the portable C ("portable", the
+# judge, what Cortex-M0+/M3 run) and the Cortex-M DSP SIMD path with the ACLE
+# intrinsics emulated in portable C ("dsp", tests/engine/acle_emul.h).
+VARIANTS = {"portable": ["-DTNN_PORTABLE"], "dsp": ["-DTNN_EMULATE_DSP", f"-I{Path(__file__).parent}"]}
 
 
-def build_kernels(workdir: Path) -> list[Path]:
+def build_kernels(workdir: Path, variant: str = "portable") -> list[Path]:
     """Compile the tinynn kernels once; returns the object files."""
     workdir.mkdir(parents=True, exist_ok=True)
     objs = []
     for src in sorted((TINYNN / "src").glob("*.c")):
         obj = workdir / (src.stem + ".o")
-        subprocess.run(["gcc", *CFLAGS, f"-I{TINYNN / 'include'}", "-c", str(src), "-o", str(obj)],
-                       check=True, capture_output=True, text=True)
+        proc = subprocess.run(["gcc", *CFLAGS, *VARIANTS[variant], f"-I{TINYNN / 'include'}", "-c", str(src),
+                               "-o", str(obj)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise AssertionError(f"kernel build ({variant}) failed:\n{proc.stderr[-3000:]}")
         objs.append(obj)
     return objs
 
@@ -34,7 +40,8 @@ def build_host(gen_dir: Path, exe: Path, kernel_objs: list[Path] | None = None) 
     """Compile generated C + harness with host gcc (-Werror) and link the kernels."""
     srcs = sorted(str(p) for p in gen_dir.glob("*.c"))
     kernels = [str(o) for o in kernel_objs] if kernel_objs else sorted(str(p) for p in (TINYNN / "src").glob("*.c"))
-    cmd = ["gcc", *CFLAGS, f"-I{gen_dir}", f"-I{TINYNN / 'include'}", *srcs, str(HARNESS), *kernels, "-o", str(exe)]
+    cmd = ["gcc", *CFLAGS, "-DTNN_PORTABLE", f"-I{gen_dir}", f"-I{TINYNN / 'include'}", *srcs, str(HARNESS), *kernels,
+           "-o", str(exe)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise AssertionError(f"host build failed:\n{proc.stderr[-3000:]}")
@@ -42,22 +49,26 @@ def build_host(gen_dir: Path, exe: Path, kernel_objs: list[Path] | None = None) 
 
 
 def parity(model_bytes: bytes, workdir: Path, inputs: np.ndarray | None = None, n_random: int = 200,
-           seed: int = 0, kernel_objs: list[Path] | None = None):
+           seed: int = 0, kernel_objs: list[Path] | dict[str, list[Path]] | None = None):
     """Generate C for a model, run it and tflite_micro on the same inputs.
 
-    Returns (graph, reference outputs, generated-C outputs)."""
+    Returns (graph, reference outputs, generated-C outputs); with a dict of
+    kernel variants the outputs are a dict variant -> outputs."""
     graph = tflite_import.parse(model_bytes, "model.tflite")
     gen = workdir / "gen"
     codegen.generate(graph, gen)
-    exe = build_host(gen, workdir / "model_host", kernel_objs)
+    if isinstance(kernel_objs, dict):
+        exes = {v: build_host(gen, workdir / f"model_host_{v}", objs) for v, objs in kernel_objs.items()}
+    else:
+        exes = {None: build_host(gen, workdir / "model_host", kernel_objs)}
     width = sum(graph.tensors[i].size for i in graph.inputs)
     if inputs is None:
         rng = np.random.default_rng(seed)
         inputs = rng.integers(-128, 128, size=(n_random, width), dtype=np.int8)
         inputs = np.concatenate([inputs, np.full((1, width), -128, np.int8), np.full((1, width), 127, np.int8)])
     ref = run_tflm(model_bytes, graph, inputs)
-    got = run_host(exe, inputs, ref.shape[1])
-    return graph, ref, got
+    got = {v: run_host(exe, inputs, ref.shape[1]) for v, exe in exes.items()}
+    return graph, ref, got if isinstance(kernel_objs, dict) else got[None]
 
 
 def generate_and_build(model_path: Path, workdir: Path) -> tuple[codegen.Program, Path]:

@@ -19,12 +19,13 @@ def _bench(name):
     return path
 
 
+@pytest.mark.parametrize("variant", sorted(eu.VARIANTS))
 @pytest.mark.parametrize("name", sorted(BENCH))
-def test_bench_vectors_and_random_inputs(name, tmp_path, kernel_objs):
+def test_bench_vectors_and_random_inputs(name, variant, tmp_path, kernel_variants):
     path = _bench(name)
     graph = tflite_import.load(path)
     prog = codegen.generate(graph, tmp_path / "gen")
-    exe = eu.build_host(tmp_path / "gen", tmp_path / "host", kernel_objs)
+    exe = eu.build_host(tmp_path / "gen", tmp_path / "host", kernel_variants[variant])
 
     x = np.load(eu.BENCH / f"{name}_input_int8.npy")
     expected = np.load(eu.BENCH / f"{name}_expected_int8.npy")
@@ -71,7 +72,15 @@ def test_generation_is_deterministic_and_views_are_free(name, tmp_path):
         assert op.outputs[0] not in prog.buffers
     model_c = a["model.c"]
     calls = re.findall(r"rc \|= (tnn_\w+)\(", model_c)
-    assert len(calls) == len(g.ops) - len(views)
+    fused = [layer for layer in prog.layers if layer.fused_into]
+    assert len(calls) == len(g.ops) - len(views) - len(fused) == len(prog.steps)
+    # every MAX_POOL_2D and the MEAN of the bench models fold into the conv before them
+    assert sorted({layer.op.kind for layer in fused}) == ["MAX_POOL_2D", "MEAN"]
+    assert not [op for op in g.ops if op.kind == "MAX_POOL_2D" and op.index not in {f.op.index for f in fused}]
+    for layer in fused:  # the fused-away intermediate tensors get no memory
+        conv = next(c for c in prog.layers if c.name == layer.fused_into)
+        assert prog.root_of[layer.op.inputs[0]] not in prog.buffers
+        assert conv.writes == layer.writes
     assert "memcpy" in model_c and model_c.count("memcpy(") == 1  # only the final output copy
     assert "float" not in a["model.c"] and "double" not in a["model.c"]
     # arena: live tensors never overlap

@@ -116,9 +116,10 @@ case("views-expand-squeeze", lambda: fb_build.view_chain_model([1, 10, 3]),
 
 
 @pytest.mark.parametrize("builder,kinds,expect", CASES)
-def test_operator_parity(builder, kinds, expect, tmp_path, kernel_objs):
+def test_operator_parity(builder, kinds, expect, tmp_path, kernel_variants):
+    """Both kernel paths (portable, and SIMD with emulated intrinsics) equal tflite_micro."""
     model = builder()
-    graph, ref, got = eu.parity(model, tmp_path, n_random=150, kernel_objs=kernel_objs)
+    graph, ref, gots = eu.parity(model, tmp_path, n_random=150, kernel_objs=kernel_variants)
     ops = [op.kind for op in graph.ops]
     for k in kinds:  # the model really exercises what the case names
         assert k in ops, f"{k} not in {ops}"
@@ -128,7 +129,9 @@ def test_operator_parity(builder, kinds, expect, tmp_path, kernel_objs):
     if "per_channel" in expect:
         w = graph.tensors[main.inputs[1]]
         assert (len(w.scale) > 1) == expect["per_channel"], f"weights have {len(w.scale)} scales"
-    bad = np.nonzero((ref != got).any(axis=1))[0]
-    assert bad.size == 0, (
-        f"{bad.size} of {len(ref)} inputs differ; first: row {bad[0]} ref {ref[bad[0]][:16]} got {got[bad[0]][:16]}"
-    )
+    for variant, got in gots.items():
+        bad = np.nonzero((ref != got).any(axis=1))[0]
+        assert bad.size == 0, (
+            f"{variant}: {bad.size} of {len(ref)} inputs differ; first: row {bad[0]} "
+            f"ref {ref[bad[0]][:16]} got {got[bad[0]][:16]}"
+        )

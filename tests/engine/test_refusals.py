@@ -112,7 +112,7 @@ def test_cli_converts_bench_model(tmp_path):
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "MACs            359584" in out and "params          7637" in out
-    assert "arena bytes     3072" in out and "tflite_micro    9816 B" in out
+    assert "arena bytes     2048" in out and "tflite_micro    9816 B" in out
     assert "fits mps2_an385" in out
     for f in codegen.GENERATED_FILES:
         assert (tmp_path / "o" / f).is_file()

@@ -104,13 +104,24 @@ class BenchResult:
             ("MACs", d["macs"]), (f"{d['counter']}/MAC", f"{d['instructions_per_mac']:.2f}"),
             ("flash bytes", f"{d['flash_bytes']} (firmware text+data)"),
             ("engine code bytes", f"{d['engine_code_bytes']} (tinynn) + {d['model_code_bytes']} (model.c)"),
-            ("model flash bytes", f"{d['model_flash_bytes']} (weights, biases, requant constants)"),
+            ("model flash bytes", f"{d['model_flash_bytes']} (weights, channel tables, layer params) = "
+                                  f"{d['model_flash_ratio']:.3f} x {d['src_weight_bytes']} weight+bias bytes"),
             ("ram bytes", f"{d['ram_bytes']} (data+bss)"),
             ("arena bytes", f"{d['arena_bytes']} (tflite_micro x86-64: {d['tflm_arena_bytes']})"),
             ("stack peak bytes", d["stack_peak_bytes"]),
         ]
         w = max(len(k) for k, _ in rows)
-        return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
+        text = "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
+        if d.get("profile"):
+            unit = d["counter"]
+            lines = [f"{'layer':<12} {'operators':<34} {'MACs':>8} {unit:>14} {unit + '/MAC':>18}"]
+            for p in d["profile"]:
+                per = f"{p['instructions_per_mac']:.2f}" if p["instructions_per_mac"] else "-"
+                lines.append(f"{p['layer']:<12} {p['ops']:<34} {p['macs']:>8} {p['instructions']:>14.0f} {per:>18}")
+            tot = sum(p["instructions"] for p in d["profile"])
+            lines.append(f"{'total':<12} {'(kernel calls)':<34} {d['macs']:>8} {tot:>14.0f} {tot / d['macs']:>18.2f}")
+            text += "\n\n" + "\n".join(lines)
+        return text
 
 
 def run_vectors(dev: Device, x: np.ndarray, out_bytes: int) -> tuple[np.ndarray, list[int]]:
@@ -124,24 +135,25 @@ def run_vectors(dev: Device, x: np.ndarray, out_bytes: int) -> tuple[np.ndarray,
     return np.stack(outs), counts
 
 
-def build_for(model: Path, env: str, work: Path, class_names=None):
-    """Generate C for a model into work/model and build env into work/build."""
+def build_for(model: Path, env: str, work: Path, class_names=None, profile: bool = False):
+    """Generate C for a model into work/model and build env into work/build
+    (profile: model_invoke records the counter after each kernel call)."""
     data, graph = convert.load_model(model, work)
     prog = codegen.lower(graph, class_names)
     fit = convert.check_fit(prog, env)
     if not fit.ok:
         raise TinyEcgError(f"{model.name} does not fit env '{env}' (flash {fit.flash_needed}/{fit.flash_max} B, "
                            f"RAM {fit.ram_needed}/{fit.ram_max} B)")
-    codegen.write(codegen.render(prog), work / "model")
+    codegen.write(codegen.render(prog, profile=profile), work / "model")
     elf = firmware.build(env, model_dir=work / "model", base=work / "build")
     return data, prog, elf
 
 
 def bench(model: str | Path, env: str, port: str | None = None, work: Path | None = None,
-          n_random: int = 64, baud: int = 115200) -> BenchResult:
+          n_random: int = 64, baud: int = 115200, profile: bool = False) -> BenchResult:
     model = Path(model)
-    work = Path(work or ROOT / ".pio" / "bench" / f"{model.stem}-{env}")
-    data, prog, elf = build_for(model, env, work)
+    work = Path(work or ROOT / ".pio" / "bench" / f"{model.stem}-{env}{'-profile' if profile else ''}")
+    data, prog, elf = build_for(model, env, work, profile=profile)
     graph = prog.graph
     x, source = vectors_for(model, graph, n_random)
     ref = reference_outputs(data, graph, x)
@@ -163,6 +175,23 @@ def bench(model: str | Path, env: str, port: str | None = None, work: Path | Non
                 f"(pio run -e {env} -t upload with TINYECG_MODEL_DIR={work / 'model'})")
         got, counts = run_vectors(dev, x, prog.output_bytes)
         info = dev.request(Msg.MODEL_INFO).kv()
+        layers = []
+        if profile:  # per-layer counts, averaged over the vectors (one MODEL_INFO after each INFER)
+            sums = None
+            for row in x:
+                dev.request(Msg.INFER, row.tobytes(), timeout=30)
+                vals = [int(v) for v in dev.request(Msg.MODEL_INFO).kv()["profile"].split(",")]
+                sums = vals if sums is None else [a + b for a, b in zip(sums, vals)]
+            steps = prog.steps
+            names = info.get("profile_layers", "").split(",")
+            if names != [s.name for s in steps]:
+                raise TinyEcgError(f"device profiles layers {names}, expected {[s.name for s in steps]}")
+            for step, tot in zip(steps, sums):
+                mean_n = tot / len(x)
+                kinds = [step.op.kind] + [l.op.kind for l in prog.layers if l.fused_into == step.name]
+                layers.append({"layer": step.name, "ops": "+".join(kinds), "macs": step.macs,
+                               "instructions": mean_n,
+                               "instructions_per_mac": mean_n / step.macs if step.macs else None})
     finally:
         if board is not None:
             board.close()
@@ -194,7 +223,11 @@ def bench(model: str | Path, env: str, port: str | None = None, work: Path | Non
         "arena_bytes": prog.arena_bytes,
         "tflm_arena_bytes": convert.tflm_min_arena(data),
         "stack_peak_bytes": int(info.get("stack_peak", 0)),
+        "src_weight_bytes": prog.src_weight_bytes,
+        "model_flash_ratio": maps["model_const_bytes"] / prog.src_weight_bytes if prog.src_weight_bytes else None,
     }
+    if profile:
+        res["profile"] = layers
     return BenchResult(res)
 
 

@@ -107,13 +107,13 @@ class CArray:
     comment: str = ""
 
     def lines(self) -> list[str]:
-        per = 16 if self.ctype == "int8_t" else 8
+        per = 16 if self.ctype in ("int8_t", "uint8_t") else 8
         v = [int(x) for x in np.asarray(self.values).reshape(-1)]
         return [", ".join(str(x) for x in v[i : i + per]) for i in range(0, len(v), per)]
 
     @property
     def nbytes(self) -> int:
-        return int(np.asarray(self.values).size) * (1 if self.ctype == "int8_t" else 4)
+        return int(np.asarray(self.values).size) * (1 if self.ctype in ("int8_t", "uint8_t") else 4)
 
 
 @dataclass
@@ -130,6 +130,13 @@ class Layer:
     comment: list[str] = field(default_factory=list)
     macs: int = 0
     params: int = 0
+    src_bytes: int = 0  # weight + bias bytes of the .tflite this layer stores
+    reads: list[int] = field(default_factory=list)  # data tensors read (IN0, IN1, ...)
+    writes: list[int] = field(default_factory=list)  # tensors written (OUT0)
+    fused_into: str | None = None  # folded into another layer's kernel call
+    fusable: bool = False  # tnn_conv1d_s8 layer that can absorb a pool / mean
+    fused_kinds: list[str] = field(default_factory=list)
+    extra_structs: list[tuple[str, str, list]] = field(default_factory=list)  # (type, name, fields)
 
 
 @dataclass
@@ -160,7 +167,18 @@ class Program:
 
     @property
     def weight_bytes(self) -> int:
+        """Bytes of model_data.c: weights and channel tables (bias, multiplier, shift)."""
         return sum(a.nbytes for layer in self.layers for a in layer.data_arrays)
+
+    @property
+    def src_weight_bytes(self) -> int:
+        """Weight + bias bytes as the .tflite stores them (int8 weights, int32 biases)."""
+        return sum(layer.src_bytes for layer in self.layers)
+
+    @property
+    def steps(self) -> list[Layer]:
+        """Layers that emit a kernel call, in order."""
+        return [layer for layer in self.layers if layer.kernel and not layer.fused_into]
 
     @property
     def quant_bytes(self) -> int:
@@ -178,6 +196,88 @@ class Program:
 # --------------------------------------------------------------------------
 # Lowering
 # --------------------------------------------------------------------------
+
+
+# --------------------------------------------------------------------------
+# Generation-time layout: channel tables, filter order, exactness checks
+# --------------------------------------------------------------------------
+
+I16 = 32767
+
+
+def chan_table(name: str, bias, mult, shift, comment: str) -> tuple[CArray, str]:
+    """Pack per-channel (bias, multiplier, shift) into tinynn's channel table:
+    per channel a uint32 LE multiplier, then `bytes` LE bytes of
+    bias * 2^bits + (shift - shift_base). Returns the array and the C
+    initializer of its tnn_chan_fmt."""
+    bias = np.asarray(bias, dtype=np.int64).reshape(-1)
+    mult = np.asarray(mult, dtype=np.int64).reshape(-1)
+    shift = np.asarray(shift, dtype=np.int64).reshape(-1)
+    base = int(shift.min())
+    bits = int(int(shift.max()) - base).bit_length()
+    if bits > 7 or not -128 <= base <= 127:
+        raise TinyEcgError(f"{name}: per-channel shifts {base}..{int(shift.max())} out of range")
+    v = bias * (1 << bits) + (shift - base)
+    nbytes = next(n for n in range(1, 6) if v.min() >= -(1 << (8 * n - 1)) and v.max() < (1 << (8 * n - 1)))
+    rec = []
+    for m, x in zip(mult.tolist(), v.tolist()):
+        rec += list(int(m).to_bytes(4, "little", signed=False))
+        rec += list(int(x).to_bytes(nbytes, "little", signed=True))
+    arr = CArray(name, "uint8_t", np.array(rec, dtype=np.int64),
+                 f"{comment}; per channel: u32 multiplier, {nbytes}-byte bias*2^{bits} + (shift - ({base}))")
+    return arr, f"{{{nbytes}, {bits}, {base}}}"
+
+
+def pair_layout(w2d: np.ndarray) -> np.ndarray:
+    """tnn_conv1d_s8 filter order: output channels in pairs, the pair's taps
+    in interleaved groups of four, then each channel's leftover taps; an odd
+    last channel plain."""
+    oc, n = w2d.shape
+    full = n & ~3
+    parts = []
+    for j in range(0, oc - 1, 2):
+        a, b = w2d[j], w2d[j + 1]
+        for g in range(0, full, 4):
+            parts += [a[g : g + 4], b[g : g + 4]]
+        parts += [a[full:], b[full:]]
+    if oc % 2:
+        parts.append(w2d[-1])
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def fast_ok(bias, w2d: np.ndarray, shift) -> bool:
+    """The SIMD requantization (tnn_rq_fast) equals TFLM's for every input
+    when each channel has right shift <= 23 or |accumulator| < 2^30."""
+    bound = np.abs(np.asarray(bias, np.int64)) + 128 * np.abs(w2d.astype(np.int64)).sum(axis=1)
+    shift = np.asarray(shift, np.int64)
+    return bool(np.all((shift >= -23) | (bound < (1 << 30))))
+
+
+def monotone_ok(bias, w2d: np.ndarray, shift) -> bool:
+    """Requantization is non-decreasing in the accumulator (multipliers are
+    >= 0) unless a left shift can wrap: |acc| * 2^shift < 2^31 for shift > 0."""
+    bound = np.abs(np.asarray(bias, np.int64)) + 128 * np.abs(w2d.astype(np.int64)).sum(axis=1)
+    left = np.maximum(np.asarray(shift, np.int64), 0)
+    return bool(np.all((bound << left) < (1 << 31)))
+
+
+def layer_flags(bias, w2d: np.ndarray, shift) -> str:
+    flags = [f for f, ok in (("TNN_F_FAST", fast_ok(bias, w2d, shift)),
+                             ("TNN_F_MAXFIRST", monotone_ok(bias, w2d, shift))) if ok]
+    return " | ".join(flags) if flags else "0"
+
+
+def set_field(layer, key: str, value) -> None:
+    for i, (k, _) in enumerate(layer.fields):
+        if k == key:
+            layer.fields[i] = (k, value)
+            return
+    layer.fields.append((key, value))
+
+
+def get_field(layer, key: str):
+    return dict(layer.fields)[key]
+
 
 
 class _Lowerer:
@@ -290,6 +390,44 @@ class _Lowerer:
     lower_expand_dims = _view
     lower_squeeze = _view
 
+    def _conv1d_layer(self, op: Op, name: str, rows, in_w, in_c, out_w, out_c, k, stride, pad,
+                      zp_in, zp_out, lo, hi, w2d, folded, mult, shift) -> Layer:
+        """A tnn_conv1d_s8 call (1 x k convolution or fully connected)."""
+        layer = Layer(op=op, name=name, kernel="tnn_conv1d_s8", ptype="tnn_conv1d_params")
+        chan, fmt = chan_table(f"{name}_chan", folded, mult, shift, "bias - zp_in * sum(filter)")
+        layer.data_arrays = [
+            CArray(f"{name}_filter", "int8_t", pair_layout(w2d),
+                   f"filter [{out_c}][{k}x{in_c}], channel pairs interleaved in groups of 4 taps"),
+            chan,
+        ]
+        layer.fields = [
+            ("rows", rows), ("in_w", in_w), ("in_c", in_c), ("out_w", out_w), ("out_c", out_c),
+            ("kernel", k), ("stride", stride), ("pad", pad), ("pool", 1),
+            ("input_zero_point", zp_in), ("output_zero_point", zp_out),
+            ("act_min", lo), ("act_max", hi),
+            ("flags", layer_flags(folded, w2d, shift)),
+            ("chan", fmt),
+        ]
+        layer.args = ["IN0", f"{name}_filter", f"{name}_chan", "OUT0", "MEAN"]
+        layer.fusable = True
+        return layer
+
+    def _conv_generic(self, op: Op, name: str, ins, outs, kh, kw, sh, sw, dh, dw, pad_t, pad_l,
+                      zp_in, zp_out, lo, hi, w2d, folded, mult, shift, desc) -> Layer:
+        layer = Layer(op=op, name=name, kernel="tnn_conv_s8", ptype="tnn_conv_params")
+        chan, fmt = chan_table(f"{name}_chan", folded, mult, shift, "bias - zp_in * sum(filter)")
+        layer.data_arrays = [CArray(f"{name}_filter", "int8_t", w2d, desc), chan]
+        layer.fields = [
+            ("input", "{" + ", ".join(map(str, ins)) + "}"),
+            ("output", "{" + ", ".join(map(str, outs)) + "}"),
+            ("kernel_h", kh), ("kernel_w", kw), ("stride_h", sh), ("stride_w", sw),
+            ("dilation_h", dh), ("dilation_w", dw), ("pad_top", pad_t), ("pad_left", pad_l),
+            ("input_zero_point", zp_in), ("output_zero_point", zp_out),
+            ("act_min", lo), ("act_max", hi), ("chan", fmt),
+        ]
+        layer.args = ["IN0", f"{name}_filter", f"{name}_chan", "OUT0"]
+        return layer
+
     def lower_conv_2d(self, op: Op, name: str) -> Layer:
         o = op.options
         x, w, y = self.data_in(op), self.const_in(op, 1, "filter"), self.out(op)
@@ -310,37 +448,29 @@ class _Lowerer:
         fscales = self.weights(op, w, 0, oc)
         mult, shift = zip(*(quantize_multiplier(_f64(s_in) * _f64(fs) / _f64(s_out)) for fs in fscales))
         bias = self.bias(op, 2, oc)
-        folded = _wrap_i32(bias - zp_in * w.data.reshape(oc, -1).astype(np.int64).sum(axis=1))
+        w2d = w.data.reshape(oc, -1).astype(np.int64)
+        folded = _wrap_i32(bias - zp_in * w2d.sum(axis=1))
         lo, hi = activation_range(o["activation"], y)
-        layer = Layer(op=op, name=name, kernel="tnn_conv_s8", ptype="tnn_conv_params")
+        one_d = (kh == 1 and o["dilation_w"] == 1 and o["stride_h"] == 1 and pad_t == 0 and oh == ih
+                 and max(n * ih, iw, ic, ow, oc) <= I16 and max(kw, o["stride_w"], pad_l) <= 127)
+        if one_d:
+            layer = self._conv1d_layer(op, name, n * ih, iw, ic, ow, oc, kw, o["stride_w"], pad_l,
+                                       zp_in, zp_out, lo, hi, w2d, folded, mult, shift)
+        else:
+            layer = self._conv_generic(op, name, (n, ih, iw, ic), (n, oh, ow, oc), kh, kw,
+                                       o["stride_h"], o["stride_w"], o["dilation_h"], o["dilation_w"],
+                                       pad_t, pad_l, zp_in, zp_out, lo, hi, w2d, folded, mult, shift,
+                                       f"filter [{oc}][{kh}][{kw}][{ic}]")
         self.header(
             op,
             layer,
             f"{kh}x{kw} {o['padding']} stride {o['stride_h']}x{o['stride_w']} "
             f"dilation {o['dilation_h']}x{o['dilation_w']} {o['activation']}",
         )
-        layer.local_arrays = [
-            CArray(f"{name}_mult", "int32_t", np.array(mult)),
-            CArray(f"{name}_shift", "int32_t", np.array(shift)),
-        ]
-        layer.data_arrays = [
-            CArray(f"{name}_filter", "int8_t", w.data, f"filter [{oc}][{kh}][{kw}][{ic}]"),
-            CArray(f"{name}_bias", "int32_t", folded, f"bias - ({zp_in}) * sum(filter), per output channel"),
-        ]
-        layer.fields = [
-            ("input", f"{{{n}, {ih}, {iw}, {ic}}}"),
-            ("output", f"{{{n}, {oh}, {ow}, {oc}}}"),
-            ("kernel_h", kh), ("kernel_w", kw),
-            ("stride_h", o["stride_h"]), ("stride_w", o["stride_w"]),
-            ("dilation_h", o["dilation_h"]), ("dilation_w", o["dilation_w"]),
-            ("pad_top", pad_t), ("pad_left", pad_l),
-            ("input_zero_point", zp_in), ("output_zero_point", zp_out),
-            ("act_min", lo), ("act_max", hi),
-            ("multiplier", f"{name}_mult"), ("shift", f"{name}_shift"),
-        ]
-        layer.args = ["IN0", f"{name}_filter", f"{name}_bias", "OUT0"]
         layer.macs = n * oh * ow * oc * kh * kw * ic
-        layer.params = w.size + (oc if len(op.inputs) > 2 and op.inputs[2] >= 0 else 0)
+        has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
+        layer.params = w.size + (oc if has_bias else 0)
+        layer.src_bytes = w.size + (4 * oc if has_bias else 0)
         return layer
 
     def lower_depthwise_conv_2d(self, op: Op, name: str) -> Layer:
@@ -367,36 +497,48 @@ class _Lowerer:
         mult, shift = zip(*(quantize_multiplier(_f64(s_in) * _f64(fs) / _f64(s_out)) for fs in fscales))
         bias = self.bias(op, 2, oc)
         lo, hi = activation_range(o["activation"], y)
-        layer = Layer(op=op, name=name, kernel="tnn_depthwise_conv_s8", ptype="tnn_depthwise_conv_params")
+        taps = w.data.reshape(kh * kw, oc).astype(np.int64)  # [tap][channel]
+        one_d = (kh == 1 and dm == 1 and o["dilation_w"] == 1 and o["stride_h"] == 1 and pad_t == 0
+                 and oh == ih and max(n * ih, iw, ow, oc) <= I16 and max(kw, o["stride_w"], pad_l) <= 127)
+        if one_d:
+            folded = _wrap_i32(bias - zp_in * taps.sum(axis=0))
+            layer = Layer(op=op, name=name, kernel="tnn_dwconv1d_s8", ptype="tnn_dwconv1d_params")
+            chan, fmt = chan_table(f"{name}_chan", folded, mult, shift, "bias - zp_in * sum(filter)")
+            layer.data_arrays = [CArray(f"{name}_filter", "int8_t", w.data, f"filter [{kw}][{oc}]"), chan]
+            layer.fields = [
+                ("rows", n * ih), ("in_w", iw), ("out_w", ow), ("channels", oc),
+                ("kernel", kw), ("stride", o["stride_w"]), ("pad", pad_l),
+                ("input_zero_point", zp_in), ("output_zero_point", zp_out),
+                ("act_min", lo), ("act_max", hi),
+                ("flags", layer_flags(folded, taps.T, shift)),
+                ("chan", fmt),
+            ]
+        else:
+            layer = Layer(op=op, name=name, kernel="tnn_depthwise_conv_s8", ptype="tnn_depthwise_conv_params")
+            chan, fmt = chan_table(f"{name}_chan", _wrap_i32(bias), mult, shift, "bias")
+            layer.data_arrays = [CArray(f"{name}_filter", "int8_t", w.data, f"filter [1][{kh}][{kw}][{oc}]"), chan]
+            layer.fields = [
+                ("input", f"{{{n}, {ih}, {iw}, {ic}}}"),
+                ("output", f"{{{n}, {oh}, {ow}, {oc}}}"),
+                ("kernel_h", kh), ("kernel_w", kw),
+                ("stride_h", o["stride_h"]), ("stride_w", o["stride_w"]),
+                ("dilation_h", o["dilation_h"]), ("dilation_w", o["dilation_w"]),
+                ("pad_top", pad_t), ("pad_left", pad_l),
+                ("depth_multiplier", dm),
+                ("input_offset", -zp_in), ("output_zero_point", zp_out),
+                ("act_min", lo), ("act_max", hi), ("chan", fmt),
+            ]
         self.header(
             op,
             layer,
             f"{kh}x{kw} x{dm} {o['padding']} stride {o['stride_h']}x{o['stride_w']} "
             f"dilation {o['dilation_h']}x{o['dilation_w']} {o['activation']}",
         )
-        layer.local_arrays = [
-            CArray(f"{name}_mult", "int32_t", np.array(mult)),
-            CArray(f"{name}_shift", "int32_t", np.array(shift)),
-        ]
-        layer.data_arrays = [
-            CArray(f"{name}_filter", "int8_t", w.data, f"filter [1][{kh}][{kw}][{oc}]"),
-            CArray(f"{name}_bias", "int32_t", _wrap_i32(bias), "bias, per output channel"),
-        ]
-        layer.fields = [
-            ("input", f"{{{n}, {ih}, {iw}, {ic}}}"),
-            ("output", f"{{{n}, {oh}, {ow}, {oc}}}"),
-            ("kernel_h", kh), ("kernel_w", kw),
-            ("stride_h", o["stride_h"]), ("stride_w", o["stride_w"]),
-            ("dilation_h", o["dilation_h"]), ("dilation_w", o["dilation_w"]),
-            ("pad_top", pad_t), ("pad_left", pad_l),
-            ("depth_multiplier", dm),
-            ("input_offset", -zp_in), ("output_zero_point", zp_out),
-            ("act_min", lo), ("act_max", hi),
-            ("multiplier", f"{name}_mult"), ("shift", f"{name}_shift"),
-        ]
-        layer.args = ["IN0", f"{name}_filter", f"{name}_bias", "OUT0"]
+        layer.args = ["IN0", f"{name}_filter", f"{name}_chan", "OUT0"]
         layer.macs = n * oh * ow * oc * kh * kw
-        layer.params = w.size + (oc if len(op.inputs) > 2 and op.inputs[2] >= 0 else 0)
+        has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
+        layer.params = w.size + (oc if has_bias else 0)
+        layer.src_bytes = w.size + (4 * oc if has_bias else 0)
         return layer
 
     def lower_fully_connected(self, op: Op, name: str) -> Layer:
@@ -418,26 +560,21 @@ class _Lowerer:
             ms = [m] * oc
         mult, shift = zip(*ms)
         bias = self.bias(op, 2, oc)
-        folded = _wrap_i32(bias - zp_in * w.data.astype(np.int64).sum(axis=1))
+        w2d = w.data.astype(np.int64)
+        folded = _wrap_i32(bias - zp_in * w2d.sum(axis=1))
         lo, hi = activation_range(op.options["activation"], y)
-        layer = Layer(op=op, name=name, kernel="tnn_fully_connected_s8", ptype="tnn_fc_params")
+        if max(batches, depth, oc) <= I16:
+            layer = self._conv1d_layer(op, name, batches, 1, depth, 1, oc, 1, 1, 0,
+                                       zp_in, zp_out, lo, hi, w2d, folded, mult, shift)
+        else:
+            layer = self._conv_generic(op, name, (batches, 1, 1, depth), (batches, 1, 1, oc), 1, 1, 1, 1, 1, 1,
+                                       0, 0, zp_in, zp_out, lo, hi, w2d, folded, mult, shift,
+                                       f"weights [{oc}][{depth}]")
         self.header(op, layer, op.options["activation"])
-        layer.local_arrays = [
-            CArray(f"{name}_mult", "int32_t", np.array(mult)),
-            CArray(f"{name}_shift", "int32_t", np.array(shift)),
-        ]
-        layer.data_arrays = [
-            CArray(f"{name}_weights", "int8_t", w.data, f"weights [{oc}][{depth}]"),
-            CArray(f"{name}_bias", "int32_t", folded, f"bias - ({zp_in}) * sum(weights), per output"),
-        ]
-        layer.fields = [
-            ("batches", batches), ("accum_depth", depth), ("out_depth", oc),
-            ("output_zero_point", zp_out), ("act_min", lo), ("act_max", hi),
-            ("multiplier", f"{name}_mult"), ("shift", f"{name}_shift"),
-        ]
-        layer.args = ["IN0", f"{name}_weights", f"{name}_bias", "OUT0"]
         layer.macs = batches * oc * depth
-        layer.params = w.size + (oc if len(op.inputs) > 2 and op.inputs[2] >= 0 else 0)
+        has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
+        layer.params = w.size + (oc if has_bias else 0)
+        layer.src_bytes = w.size + (4 * oc if has_bias else 0)
         return layer
 
     def _pool(self, op: Op, name: str, kernel: str) -> Layer:
@@ -679,30 +816,34 @@ def _roots(graph: Graph) -> dict[int, int]:
     return root
 
 
-def plan_memory(graph: Graph, root_of: dict[int, int]) -> tuple[dict[int, Buffer], int]:
-    """Greedy-by-size placement of arena tensors with overlapping lifetimes.
+def plan_memory(graph: Graph, root_of: dict[int, int],
+                layers: list[Layer] | None = None) -> tuple[dict[int, Buffer], int]:
+    """Arena placement of the tensors the kernel calls write.
 
-    A root lives from the operator that writes it to the last operator that
-    reads it or any view of it; graph outputs live to the end (they are copied
-    out). Graph inputs are read in place from the caller's buffer, constants
-    from flash.
+    A root lives from the call that writes it to the last call that reads it
+    or any view of it (by operator index; a fused call counts at its first
+    operator); graph outputs live to the end (they are copied out). Tensors
+    inside a fused call are never written, so they get no memory. Graph
+    inputs are read in place from the caller's buffer, constants from flash.
     """
     end = len(graph.ops)
     inputs = {root_of[i] for i in graph.inputs}
+    if layers is None:
+        steps = [(op.index, list(op.inputs), list(op.outputs)) for op in graph.ops if op.kind not in VIEW_OPS]
+    else:
+        steps = [(l.op.index, l.reads, l.writes) for l in layers if l.kernel and not l.fused_into]
     bufs: dict[int, Buffer] = {}
-    for op in graph.ops:
-        if op.kind in VIEW_OPS:
-            continue
-        for t in op.outputs:
+    for index, _, writes in steps:
+        for t in writes:
             r = root_of[t]
             if r in inputs or graph.tensors[r].is_const:
                 continue
-            bufs.setdefault(r, Buffer(root=r, size=graph.tensors[r].nbytes, first=op.index, last=op.index))
-    for op in graph.ops:
-        for t in op.inputs:
+            bufs.setdefault(r, Buffer(root=r, size=graph.tensors[r].nbytes, first=index, last=index))
+    for index, reads, _ in steps:
+        for t in reads:
             if t >= 0 and root_of[t] in bufs:
                 b = bufs[root_of[t]]
-                b.last = max(b.last, op.index)
+                b.last = max(b.last, index)
     for t in graph.outputs:
         if root_of[t] in bufs:
             bufs[root_of[t]].last = end
@@ -758,19 +899,83 @@ def plan_memory(graph: Graph, root_of: dict[int, int]) -> tuple[dict[int, Buffer
 # --------------------------------------------------------------------------
 
 
-def lower(graph: Graph, class_names: list[str] | None = None) -> Program:
+def _fuse(graph: Graph, layers: list[Layer], root_of: dict[int, int]) -> None:
+    """Fold MAX_POOL_2D 1x2/2 VALID and MEAN over the width into the 1-D
+    convolution that produces their input, when that convolution's output
+    (through views) has no other reader and is not a graph output. The fused
+    call computes exactly what the separate calls would (max and the clamp to
+    the activation range commute; MEAN sums the same int8 values)."""
+    out_roots = {root_of[t] for t in graph.outputs}
+    changed = True
+    while changed:
+        changed = False
+        live = [l for l in layers if l.kernel and not l.fused_into]
+        for conv in live:
+            if not conv.fusable or "mean" in conv.fused_kinds:
+                continue
+            r = root_of[conv.writes[0]]
+            if r in out_roots:
+                continue
+            readers = [l for l in live if l is not conv and any(t >= 0 and root_of[t] == r for t in l.reads)]
+            if len(readers) != 1:
+                continue
+            nxt = readers[0]
+            kinds = conv.fused_kinds
+            if nxt.op.kind == "MAX_POOL_2D" and not kinds:
+                f = dict(nxt.fields)
+                lo = max(get_field(conv, "act_min"), f["act_min"])
+                hi = min(get_field(conv, "act_max"), f["act_max"])
+                if (f["filter_h"], f["filter_w"], f["stride_h"], f["stride_w"], f["pad_top"], f["pad_left"]) != \
+                        (1, 2, 1, 2, 0, 0) or nxt.op.options["padding"] != "VALID" or lo > hi:
+                    continue
+                if f["input"] != "{" + f"1, {get_field(conv, 'rows')}, {get_field(conv, 'out_w')}, " \
+                        f"{get_field(conv, 'out_c')}" + "}" or get_field(conv, "in_w") == 1:
+                    continue
+                set_field(conv, "pool", 2)
+                set_field(conv, "act_min", lo)
+                set_field(conv, "act_max", hi)
+                kinds.append("pool")
+            elif nxt.op.kind == "MEAN" and get_field(conv, "rows") == 1 and get_field(conv, "in_w") > 1:
+                f = dict(nxt.fields)
+                out_c = get_field(conv, "out_c")
+                out_wp = get_field(conv, "out_w") // get_field(conv, "pool")
+                dims = [int(d) for d in f["dims"].strip("{}").split(",")]
+                red = [int(d) for d in f["reduce"].strip("{}").split(",")]
+                kept = [d for d, rr in zip(dims, red) if not rr]
+                if dims[3] != out_c or red[3] or int(np.prod(kept)) != out_c or f["count"] != out_wp:
+                    continue
+                conv.extra_structs = [("tnn_mean_fuse", f"{conv.name}_mean", [
+                    ("multiplier", f["multiplier"]), ("shift", f["shift"]),
+                    ("output_zero_point", f["output_zero_point"])])]
+                kinds.append("mean")
+            else:
+                continue
+            conv.writes = list(nxt.writes)
+            nxt.fused_into = conv.name
+            conv.comment.append(f"  + fused operator #{nxt.op.index} {nxt.op.kind} ({nxt.name})")
+            nxt.comment.append(f"  fused into {conv.name} (operator #{conv.op.index})")
+            changed = True
+            break
+
+
+def lower(graph: Graph, class_names: list[str] | None = None, fuse: bool = True) -> Program:
     lw = _Lowerer(graph)
     layers = []
     n = 0
     for op in graph.ops:
         if op.kind not in VIEW_OPS:
             n += 1
-        layers.append(lw.lower(op, n))
+        layer = lw.lower(op, n)
+        layer.reads = list(op.inputs)
+        layer.writes = list(op.outputs)
+        layers.append(layer)
     root_of = _roots(graph)
     for o in graph.outputs:
         if graph.tensors[root_of[o]].is_const:
             raise TinyEcgError(f"{graph.source}: output '{graph.tensors[o].name}' is a constant")
-    bufs, arena = plan_memory(graph, root_of)
+    if fuse:
+        _fuse(graph, layers, root_of)
+    bufs, arena = plan_memory(graph, root_of, layers)
     if class_names is not None:
         n_out = graph.tensors[graph.outputs[0]].shape[-1] if graph.tensors[graph.outputs[0]].shape else 1
         if len(class_names) != n_out:
@@ -789,8 +994,11 @@ def _safe_comment(s: str) -> str:
     return s.replace("*/", "* /").replace("\n", " ")
 
 
-def render(prog: Program) -> dict[str, str]:
-    """Render the four generated files (name -> text)."""
+def render(prog: Program, profile: bool = False) -> dict[str, str]:
+    """Render the four generated files (name -> text).
+
+    profile: model_invoke also records tnn_profile_clock() (the firmware's
+    counter) after each kernel call in model_profile[] (bench.py --profile)."""
     g = prog.graph
     in_offsets, acc = {}, 0
     for i in g.inputs:
@@ -816,21 +1024,26 @@ def render(prog: Program) -> dict[str, str]:
         raise TinyEcgError(f"{g.source}: tensor '{g.tensors[t].name}' is read but never written")
 
     calls = []
+    nstep = 0
     for layer in prog.layers:
-        if layer.kernel is None:
+        if layer.kernel is None or layer.fused_into:
             calls.append({"layer": layer, "stmts": []})
             continue
-        op = layer.op
         used = " ".join(layer.args + layer.pre)
-        subst = {f"IN{k}": addr(t, layer) for k, t in enumerate(op.inputs) if t >= 0 and f"IN{k}" in used}
-        subst["OUT0"] = addr(op.outputs[0], layer)
+        subst = {f"IN{k}": addr(t, layer) for k, t in enumerate(layer.reads) if t >= 0 and f"IN{k}" in used}
+        subst["OUT0"] = addr(layer.writes[0], layer)
+        subst["MEAN"] = f"&{layer.extra_structs[0][1]}" if layer.extra_structs else "0"
         args = [subst.get(a, a) for a in layer.args]
         pre = []
         for s in layer.pre:
             for k, v in sorted(subst.items(), key=lambda kv: -len(kv[0])):
                 s = s.replace(k, v)
             pre.append(s)
-        calls.append({"layer": layer, "stmts": pre + [f"rc |= {layer.kernel}(&{layer.name}, {', '.join(args)});"]})
+        stmts = pre + [f"rc |= {layer.kernel}(&{layer.name}, {', '.join(args)});"]
+        nstep += 1
+        if profile:
+            stmts.append(f"model_profile[{nstep}] = tnn_profile_clock();")
+        calls.append({"layer": layer, "stmts": stmts})
 
     out_copies, acc = [], 0
     for o in g.outputs:
@@ -874,6 +1087,8 @@ def render(prog: Program) -> dict[str, str]:
         "mem_rows": mem_rows,
         "io": io,
         "arena_bytes": prog.arena_bytes,
+        "profile": profile,
+        "steps": prog.steps,
         "arena_alloc": max(prog.arena_bytes, ARENA_ALIGN),
     }
     return {name: env.get_template(name + ".j2").render(**ctx) for name in GENERATED_FILES}
@@ -895,7 +1110,8 @@ def write(files: dict[str, str], out_dir: str | Path) -> list[Path]:
     return paths
 
 
-def generate(graph: Graph, out_dir: str | Path, class_names: list[str] | None = None) -> Program:
+def generate(graph: Graph, out_dir: str | Path, class_names: list[str] | None = None,
+             profile: bool = False) -> Program:
     prog = lower(graph, class_names)
-    write(render(prog), out_dir)
+    write(render(prog, profile), out_dir)
     return prog

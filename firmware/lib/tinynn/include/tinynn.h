@@ -9,6 +9,12 @@
  * stored in const parameter structs.
  *
  * Naming follows CMSIS-NN: tnn_<op>_s8. Kernels return TNN_OK or TNN_ERR_ARG.
+ *
+ * On cores with the DSP extension (__ARM_FEATURE_DSP: Cortex-M4/M7/M33...)
+ * the convolution, depthwise and fully connected kernels take SIMD paths
+ * (SMLAD/SXTB16 dual MACs through ACLE intrinsics); elsewhere, and on the
+ * host, the portable C paths run. Both compute the same integers (tested).
+ * FULLY_CONNECTED is lowered to tnn_conv1d_s8 (in_w = k = 1).
  */
 #ifndef TINYNN_H
 #define TINYNN_H
@@ -27,7 +33,64 @@ typedef struct {
     int32_t n, h, w, c;
 } tnn_dims;
 
-/* CONV_2D. Filter layout [C_out][K_h][K_w][C_in]. */
+/*
+ * Per-output-channel constants, packed at generation time into one byte table
+ * per layer ("channel table"): for each output channel a record of
+ * 4 + bytes bytes,
+ *   uint32 LE  quantized multiplier (TFLM QuantizeMultiplier significand)
+ *   bytes LE   two's complement v = bias * 2^bits + (shift - shift_base)
+ * bias is the (folded) int32 bias, shift TFLM's per-channel exponent. The
+ * generator picks the smallest bytes/bits that hold the layer's values.
+ */
+typedef struct {
+    uint8_t bytes;      /* 1..5 */
+    uint8_t bits;       /* 0..7 */
+    int8_t shift_base;
+} tnn_chan_fmt;
+
+/* Layer flags. */
+#define TNN_F_FAST 1u     /* the SIMD path is exact for this layer (checked at generation) */
+#define TNN_F_MAXFIRST 2u /* requantization is monotone here (no left-shift wrap): a fused
+                             max pool may take the max of the accumulators first */
+
+/*
+ * "1-D" convolution: CONV_2D with a 1 x k kernel, dilation 1 (any stride,
+ * SAME/VALID), also FULLY_CONNECTED (in_w = out_w = k = 1), optionally fused
+ * with a following MAX_POOL_2D 1x2 stride 2 VALID (pool = 2) and/or MEAN over
+ * the width (mean != NULL, rows == 1).
+ *
+ * Filter layout (generation time): output channels in pairs; per pair the
+ * L = k * in_c taps in groups of four, the two channels' groups interleaved
+ * ([g0 ch0][g0 ch1][g1 ch0][g1 ch1]...), then the L % 4 leftover taps of ch0,
+ * then of ch1. An odd last channel is stored plainly. A SIMD loop then reads
+ * one pointer with no shuffling; the portable loop reads the same layout.
+ * Bias folded: bias - input_zero_point * sum(filter), so the inner loop is a
+ * plain int8 dot product and padded taps contribute filter * zp.
+ */
+typedef struct {
+    int16_t rows;          /* n * h: independent rows */
+    int16_t in_w, in_c;
+    int16_t out_w, out_c;  /* convolution output width (before pooling) */
+    int8_t kernel, stride, pad, pool;
+    int8_t input_zero_point, output_zero_point;
+    int8_t act_min, act_max; /* fused activation (and pooling's), output units */
+    uint8_t flags;
+    tnn_chan_fmt chan;
+} tnn_conv1d_params;
+
+/* MEAN over the (pooled) width fused into a 1-D convolution: TFLM's
+ * QuantizedMeanOrSum on the int8 outputs the convolution would have written. */
+typedef struct {
+    int32_t multiplier;    /* already divided by the count */
+    int8_t shift;
+    int8_t output_zero_point;
+} tnn_mean_fuse;
+
+int tnn_conv1d_s8(const tnn_conv1d_params *p, const int8_t *input, const int8_t *filter,
+                  const uint8_t *chan, int8_t *output, const tnn_mean_fuse *mean);
+
+/* CONV_2D, general (any kernel, stride, dilation). Filter layout
+ * [C_out][K_h][K_w][C_in]; channel table bias folded as for tnn_conv1d_s8. */
 typedef struct {
     tnn_dims input;
     tnn_dims output;
@@ -38,18 +101,30 @@ typedef struct {
     int32_t input_zero_point;        /* value a padded tap carries */
     int32_t output_zero_point;
     int32_t act_min, act_max;        /* fused activation, in output units */
-    const int32_t *multiplier;       /* per output channel */
-    const int32_t *shift;            /* per output channel */
+    tnn_chan_fmt chan;
 } tnn_conv_params;
 
-/* bias_folded[oc] = bias[oc] - input_zero_point * sum(filter[oc]) (int32,
- * wrapping), computed at generation time; padded taps are fed
- * input_zero_point, so the result equals TFLM's sum over valid taps of
- * filter * (input - input_zero_point) + bias. */
 int tnn_conv_s8(const tnn_conv_params *p, const int8_t *input, const int8_t *filter,
-                const int32_t *bias_folded, int8_t *output);
+                const uint8_t *chan, int8_t *output);
 
-/* DEPTHWISE_CONV_2D. Filter layout [1][K_h][K_w][C_out], C_out = C_in * depth_multiplier. */
+/* DEPTHWISE_CONV_2D, 1 x k kernel, depth multiplier 1, dilation 1. Filter
+ * layout [k][C]; bias folded (bias - zp * sum over taps). SIMD: four channels
+ * at a time. */
+typedef struct {
+    int16_t rows;
+    int16_t in_w, out_w, channels;
+    int8_t kernel, stride, pad;
+    int8_t input_zero_point, output_zero_point;
+    int8_t act_min, act_max;
+    uint8_t flags;
+    tnn_chan_fmt chan;
+} tnn_dwconv1d_params;
+
+int tnn_dwconv1d_s8(const tnn_dwconv1d_params *p, const int8_t *input, const int8_t *filter,
+                    const uint8_t *chan, int8_t *output);
+
+/* DEPTHWISE_CONV_2D, general. Filter layout [1][K_h][K_w][C_out],
+ * C_out = C_in * depth_multiplier; channel table holds the plain bias. */
 typedef struct {
     tnn_dims input;
     tnn_dims output;
@@ -61,26 +136,11 @@ typedef struct {
     int32_t input_offset;            /* -input zero point */
     int32_t output_zero_point;
     int32_t act_min, act_max;
-    const int32_t *multiplier;
-    const int32_t *shift;
+    tnn_chan_fmt chan;
 } tnn_depthwise_conv_params;
 
 int tnn_depthwise_conv_s8(const tnn_depthwise_conv_params *p, const int8_t *input,
-                          const int8_t *filter, const int32_t *bias, int8_t *output);
-
-/* FULLY_CONNECTED. Weights [out_depth][accum_depth]; bias folded as for conv. */
-typedef struct {
-    int32_t batches;
-    int32_t accum_depth;
-    int32_t out_depth;
-    int32_t output_zero_point;
-    int32_t act_min, act_max;
-    const int32_t *multiplier;       /* per output channel (per-tensor repeated) */
-    const int32_t *shift;
-} tnn_fc_params;
-
-int tnn_fully_connected_s8(const tnn_fc_params *p, const int8_t *input, const int8_t *weights,
-                           const int32_t *bias_folded, int8_t *output);
+                          const int8_t *filter, const uint8_t *chan, int8_t *output);
 
 /* MAX_POOL_2D / AVERAGE_POOL_2D. */
 typedef struct {

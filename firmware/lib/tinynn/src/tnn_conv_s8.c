@@ -8,15 +8,17 @@
  * (bias_folded = bias - zp * sum(filter)), and taps that fall in the padding
  * contribute filter * zp, which cancels their share of the folded term.
  * The inner loop is then a plain int8 dot product over contiguous memory.
+ * General kernel (any kernel size, stride, dilation); 1 x k convolutions
+ * use tnn_conv1d_s8.
  */
 #include "tinynn.h"
 #include "tnn_fixedpoint.h"
 #include "tnn_internal.h"
 
 int tnn_conv_s8(const tnn_conv_params *p, const int8_t *input, const int8_t *filter,
-                const int32_t *bias_folded, int8_t *output)
+                const uint8_t *chan, int8_t *output)
 {
-    if (p == 0 || input == 0 || filter == 0 || bias_folded == 0 || output == 0) {
+    if (p == 0 || input == 0 || filter == 0 || chan == 0 || output == 0) {
         return TNN_ERR_ARG;
     }
     const int32_t in_h = p->input.h;
@@ -42,7 +44,9 @@ int tnn_conv_s8(const tnn_conv_params *p, const int8_t *input, const int8_t *fil
 
                 for (int32_t oc = 0; oc < out_c; oc++) {
                     const int8_t *w = filter + oc * filter_oc_size;
-                    int32_t acc = bias_folded[oc];
+                    tnn_rq q;
+                    tnn_rq_load(chan, &p->chan, oc, &q);
+                    int32_t acc = q.bias;
                     for (int32_t ky = ky_lo; ky < ky_hi; ky++) {
                         const int8_t *in_row =
                             in_batch + (iy0 + ky * p->dilation_h) * in_w * in_c;
@@ -70,8 +74,7 @@ int tnn_conv_s8(const tnn_conv_params *p, const int8_t *input, const int8_t *fil
                         }
                         acc += zp * w_pad;
                     }
-                    acc = tnn_multiply_by_quantized_multiplier(acc, p->multiplier[oc],
-                                                               p->shift[oc]);
+                    acc = tnn_rq_ref(acc, &q);
                     acc += p->output_zero_point;
                     *output++ = (int8_t)tnn_clamp(acc, p->act_min, p->act_max);
                 }

@@ -10,9 +10,9 @@
 #include "tnn_internal.h"
 
 int tnn_depthwise_conv_s8(const tnn_depthwise_conv_params *p, const int8_t *input,
-                          const int8_t *filter, const int32_t *bias, int8_t *output)
+                          const int8_t *filter, const uint8_t *chan, int8_t *output)
 {
-    if (p == 0 || input == 0 || filter == 0 || bias == 0 || output == 0) {
+    if (p == 0 || input == 0 || filter == 0 || chan == 0 || output == 0) {
         return TNN_ERR_ARG;
     }
     const int32_t in_h = p->input.h;
@@ -34,7 +34,9 @@ int tnn_depthwise_conv_s8(const tnn_depthwise_conv_params *p, const int8_t *inpu
                 for (int32_t ic = 0; ic < in_c; ic++) {
                     for (int32_t m = 0; m < dm; m++) {
                         const int32_t oc = ic * dm + m;
-                        int32_t acc = bias[oc];
+                        tnn_rq q;
+                        tnn_rq_load(chan, &p->chan, oc, &q);
+                        int32_t acc = q.bias;
                         for (int32_t ky = ky_lo; ky < ky_hi; ky++) {
                             const int32_t iy = iy0 + ky * p->dilation_h;
                             for (int32_t kx = kx_lo; kx < kx_hi; kx++) {
@@ -44,8 +46,7 @@ int tnn_depthwise_conv_s8(const tnn_depthwise_conv_params *p, const int8_t *inpu
                                 acc += w * (x + p->input_offset);
                             }
                         }
-                        acc = tnn_multiply_by_quantized_multiplier(acc, p->multiplier[oc],
-                                                                   p->shift[oc]);
+                        acc = tnn_rq_ref(acc, &q);
                         acc += p->output_zero_point;
                         *output++ = (int8_t)tnn_clamp(acc, p->act_min, p->act_max);
                     }

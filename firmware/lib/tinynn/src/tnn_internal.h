@@ -3,6 +3,52 @@
 #define TNN_INTERNAL_H
 
 #include <stdint.h>
+#include <string.h>
+
+#include "tinynn.h"
+#include "tnn_fixedpoint.h"
+
+/*
+ * SIMD selection. TNN_DSP is 1 when the kernels use the Cortex-M DSP
+ * extension: on targets with __ARM_FEATURE_DSP (ACLE intrinsics from
+ * <arm_acle.h>), or on the host with -DTNN_EMULATE_DSP, where a portable C
+ * emulation of the same intrinsics (tests/engine/acle_emul.h) is included so
+ * the SIMD code paths run under host gcc in the parity tests.
+ * -DTNN_PORTABLE forces the portable paths everywhere.
+ */
+#if defined(TNN_PORTABLE)
+#define TNN_DSP 0
+#elif defined(TNN_EMULATE_DSP)
+#include "acle_emul.h"
+#define TNN_DSP 1
+static inline int32_t tnn_sxtb16_ror8(int32_t x)
+{
+    return __sxtb16(__ror((uint32_t)x, 8));
+}
+#elif defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include <arm_acle.h>
+#define TNN_DSP 1
+/* SXTB16 with its rotate operand: GCC 12 does not fold a rotate into
+ * __sxtb16, so this one instruction is written out. */
+static inline int32_t tnn_sxtb16_ror8(int32_t x)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+#else
+#define TNN_DSP 0
+#endif
+
+#if TNN_DSP
+/* Four int8 as one word, any alignment (LDR on Cortex-M4/M7). */
+static inline int32_t tnn_ld4(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+#endif
 
 /* Range [*lo, *hi) of tap indices k in [0, taps) whose input coordinate
  * origin + k * dilation lies inside [0, size). */
@@ -26,5 +72,73 @@ static inline void tnn_valid_taps(int32_t origin, int32_t dilation, int32_t size
     *lo = a;
     *hi = b;
 }
+
+/* One output channel's constants, decoded from the channel table. */
+typedef struct {
+    int32_t bias;
+    int32_t mult;
+    int32_t shift;     /* TFLM exponent: > 0 left, < 0 right */
+    int32_t lshift;    /* max(shift, 0) */
+    int32_t rshift;    /* max(-shift, 0) */
+    int32_t half;      /* rshift > 0 ? 2^(rshift-1) : 0 */
+    int32_t negmask;   /* rshift > 0 ? INT32_MIN : 0 */
+} tnn_rq;
+
+static inline void tnn_rq_load(const uint8_t *chan, const tnn_chan_fmt *f, int32_t oc, tnn_rq *q)
+{
+    const uint8_t *r = chan + oc * (4 + f->bytes);
+    q->mult = (int32_t)((uint32_t)r[0] | (uint32_t)r[1] << 8 | (uint32_t)r[2] << 16 |
+                        (uint32_t)r[3] << 24);
+    uint64_t u = 0;
+    for (int32_t i = f->bytes - 1; i >= 0; i--) {
+        u = (u << 8) | r[4 + i];
+    }
+    const int32_t nbits = 8 * f->bytes;
+    int64_t v = (int64_t)(u << (64 - nbits)) >> (64 - nbits); /* sign-extend */
+    q->bias = (int32_t)(v >> f->bits);
+    q->shift = f->shift_base + (int32_t)(v & ((1 << f->bits) - 1));
+    q->lshift = q->shift > 0 ? q->shift : 0;
+    q->rshift = q->shift > 0 ? 0 : -q->shift;
+    q->half = q->rshift > 0 ? (int32_t)(1u << (q->rshift - 1)) : 0;
+    q->negmask = q->rshift > 0 ? INT32_MIN : 0;
+}
+
+/* acc requantized: TFLM MultiplyByQuantizedMultiplier, reference form. */
+static inline int32_t tnn_rq_ref(int32_t acc, const tnn_rq *q)
+{
+    return tnn_multiply_by_quantized_multiplier(acc, q->mult, q->shift);
+}
+
+#if TNN_DSP
+/*
+ * The same integer in fewer instructions (SMLAL + QADD):
+ *  - (x*m + 2^30) >> 31 in 64 bits equals gemmlowp's
+ *    SaturatingRoundingDoublingHighMul for every x when m >= 0 (its only
+ *    saturating case needs m = INT32_MIN);
+ *  - rounding x / 2^r half away from zero = (x - [x < 0] + 2^(r-1)) >> r;
+ *    the add saturates (QADD) instead of wrapping, which changes the result
+ *    only when x > 2^31 - 2^(r-1), i.e. |acc| >= 2^30 and r >= 24 (otherwise
+ *    the int8 clamp hides it). The generator proves |acc| < 2^30 or r <= 23
+ *    for each layer before it sets TNN_F_FAST.
+ */
+static inline int32_t tnn_rq_fast(int32_t acc, const tnn_rq *q)
+{
+    const int32_t x0 = (int32_t)((uint32_t)acc << q->lshift);
+    const int64_t prod = (int64_t)x0 * q->mult + ((int64_t)1 << 30);
+    int32_t x = (int32_t)(prod >> 31);
+    x += (x & q->negmask) >> 31;
+    return __qadd(x, q->half) >> q->rshift;
+}
+#endif
+
+/* Requantize in the kernels' shared drivers: `fast` is a constant after
+ * inlining, so each driver is compiled once per path. */
+#if TNN_DSP
+#define TNN_RQ(fast, acc, q) ((fast) ? tnn_rq_fast((acc), (q)) : tnn_rq_ref((acc), (q)))
+#else
+#define TNN_RQ(fast, acc, q) tnn_rq_ref((acc), (q))
+#endif
+
+#define TNN_INLINE static inline __attribute__((always_inline))
 
 #endif /* TNN_INTERNAL_H */
