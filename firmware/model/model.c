@@ -71,7 +71,7 @@ static const tnn_conv1d_params l01_conv = {
     .output_zero_point = -128,
     .act_min = -128,
     .act_max = 127,
-    .flags = TNN_F_FAST | TNN_F_MAXFIRST,
+    .flags = TNN_F_FAST,
     .chan = {2, 0, -7},
 };
 
@@ -124,7 +124,7 @@ static const tnn_conv1d_params l03_conv = {
     .output_zero_point = -128,
     .act_min = -128,
     .act_max = 127,
-    .flags = TNN_F_FAST | TNN_F_MAXFIRST,
+    .flags = TNN_F_FAST,
     .chan = {3, 1, -10},
 };
 
@@ -177,7 +177,7 @@ static const tnn_conv1d_params l05_conv = {
     .output_zero_point = -128,
     .act_min = -128,
     .act_max = 127,
-    .flags = TNN_F_FAST | TNN_F_MAXFIRST,
+    .flags = TNN_F_FAST,
     .chan = {3, 2, -9},
 };
 
@@ -235,7 +235,7 @@ static const tnn_conv1d_params l07_conv = {
     .output_zero_point = -128,
     .act_min = -128,
     .act_max = 127,
-    .flags = TNN_F_FAST | TNN_F_MAXFIRST,
+    .flags = TNN_F_FAST,
     .chan = {3, 2, -10},
 };
 
@@ -273,7 +273,7 @@ static const tnn_conv1d_params l09_fc = {
     .output_zero_point = -128,
     .act_min = -128,
     .act_max = 127,
-    .flags = TNN_F_FAST | TNN_F_MAXFIRST,
+    .flags = TNN_F_FAST,
     .chan = {3, 1, -9},
 };
 
@@ -298,7 +298,7 @@ static const tnn_conv1d_params l10_fc = {
     .output_zero_point = 12,
     .act_min = -128,
     .act_max = 127,
-    .flags = TNN_F_FAST | TNN_F_MAXFIRST,
+    .flags = TNN_F_FAST,
     .chan = {3, 1, -9},
 };
 

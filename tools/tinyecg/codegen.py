@@ -246,25 +246,14 @@ def pair_layout(w2d: np.ndarray) -> np.ndarray:
 
 
 def fast_ok(bias, w2d: np.ndarray, shift) -> bool:
-    """The SIMD requantization (tnn_rq_fast) equals TFLM's for every input
-    when each channel has right shift <= 23 or |accumulator| < 2^30."""
-    bound = np.abs(np.asarray(bias, np.int64)) + 128 * np.abs(w2d.astype(np.int64)).sum(axis=1)
-    shift = np.asarray(shift, np.int64)
-    return bool(np.all((shift >= -23) | (bound < (1 << 30))))
-
-
-def monotone_ok(bias, w2d: np.ndarray, shift) -> bool:
-    """Requantization is non-decreasing in the accumulator (multipliers are
-    >= 0) unless a left shift can wrap: |acc| * 2^shift < 2^31 for shift > 0."""
+    """TNN_F_FAST: |acc| * 2^(left shift + 1) < 2^31 for every accumulator a
+    channel can reach (|bias| + 128 * sum|w|: inputs and padded taps are int8).
+    Under it the SIMD requantization (SMMULR) equals TFLM's for every input
+    and requantization is monotone (a fused max pool may compare accumulators);
+    layers without it are lowered to the general kernels."""
     bound = np.abs(np.asarray(bias, np.int64)) + 128 * np.abs(w2d.astype(np.int64)).sum(axis=1)
     left = np.maximum(np.asarray(shift, np.int64), 0)
-    return bool(np.all((bound << left) < (1 << 31)))
-
-
-def layer_flags(bias, w2d: np.ndarray, shift) -> str:
-    flags = [f for f, ok in (("TNN_F_FAST", fast_ok(bias, w2d, shift)),
-                             ("TNN_F_MAXFIRST", monotone_ok(bias, w2d, shift))) if ok]
-    return " | ".join(flags) if flags else "0"
+    return bool(np.all((bound << (left + 1)) < (1 << 31)))
 
 
 def set_field(layer, key: str, value) -> None:
@@ -405,7 +394,7 @@ class _Lowerer:
             ("kernel", k), ("stride", stride), ("pad", pad), ("pool", 1),
             ("input_zero_point", zp_in), ("output_zero_point", zp_out),
             ("act_min", lo), ("act_max", hi),
-            ("flags", layer_flags(folded, w2d, shift)),
+            ("flags", "TNN_F_FAST"),
             ("chan", fmt),
         ]
         layer.args = ["IN0", f"{name}_filter", f"{name}_chan", "OUT0", "MEAN"]
@@ -452,7 +441,8 @@ class _Lowerer:
         folded = _wrap_i32(bias - zp_in * w2d.sum(axis=1))
         lo, hi = activation_range(o["activation"], y)
         one_d = (kh == 1 and o["dilation_w"] == 1 and o["stride_h"] == 1 and pad_t == 0 and oh == ih
-                 and max(n * ih, iw, ic, ow, oc) <= I16 and max(kw, o["stride_w"], pad_l) <= 127)
+                 and max(n * ih, iw, ic, ow, oc) <= I16 and max(kw, o["stride_w"], pad_l) <= 127
+                 and fast_ok(folded, w2d, shift))
         if one_d:
             layer = self._conv1d_layer(op, name, n * ih, iw, ic, ow, oc, kw, o["stride_w"], pad_l,
                                        zp_in, zp_out, lo, hi, w2d, folded, mult, shift)
@@ -500,8 +490,8 @@ class _Lowerer:
         taps = w.data.reshape(kh * kw, oc).astype(np.int64)  # [tap][channel]
         one_d = (kh == 1 and dm == 1 and o["dilation_w"] == 1 and o["stride_h"] == 1 and pad_t == 0
                  and oh == ih and max(n * ih, iw, ow, oc) <= I16 and max(kw, o["stride_w"], pad_l) <= 127)
-        if one_d:
-            folded = _wrap_i32(bias - zp_in * taps.sum(axis=0))
+        folded = _wrap_i32(bias - zp_in * taps.sum(axis=0))
+        if one_d and fast_ok(folded, taps.T, shift):
             layer = Layer(op=op, name=name, kernel="tnn_dwconv1d_s8", ptype="tnn_dwconv1d_params")
             chan, fmt = chan_table(f"{name}_chan", folded, mult, shift, "bias - zp_in * sum(filter)")
             layer.data_arrays = [CArray(f"{name}_filter", "int8_t", w.data, f"filter [{kw}][{oc}]"), chan]
@@ -510,7 +500,7 @@ class _Lowerer:
                 ("kernel", kw), ("stride", o["stride_w"]), ("pad", pad_l),
                 ("input_zero_point", zp_in), ("output_zero_point", zp_out),
                 ("act_min", lo), ("act_max", hi),
-                ("flags", layer_flags(folded, taps.T, shift)),
+                ("flags", "TNN_F_FAST"),
                 ("chan", fmt),
             ]
         else:
@@ -563,7 +553,7 @@ class _Lowerer:
         w2d = w.data.astype(np.int64)
         folded = _wrap_i32(bias - zp_in * w2d.sum(axis=1))
         lo, hi = activation_range(op.options["activation"], y)
-        if max(batches, depth, oc) <= I16:
+        if max(batches, depth, oc) <= I16 and fast_ok(folded, w2d, shift):
             layer = self._conv1d_layer(op, name, batches, 1, depth, 1, oc, 1, 1, 0,
                                        zp_in, zp_out, lo, hi, w2d, folded, mult, shift)
         else:

@@ -49,9 +49,13 @@ typedef struct {
 } tnn_chan_fmt;
 
 /* Layer flags. */
-#define TNN_F_FAST 1u     /* the SIMD path is exact for this layer (checked at generation) */
-#define TNN_F_MAXFIRST 2u /* requantization is monotone here (no left-shift wrap): a fused
-                             max pool may take the max of the accumulators first */
+/* TNN_F_FAST: every accumulator of the layer obeys |acc| * 2^(shift + 1) <
+ * 2^31 (shift: the channel's left shift, usually 0), proven by the generator
+ * from the weights and biases. tnn_conv1d_s8 and tnn_dwconv1d_s8 require it
+ * (TNN_ERR_ARG otherwise): it lets them requantize with SMMULR and take a
+ * fused max pool's maximum before requantizing (monotone, no wrap). Layers
+ * that cannot be proven use tnn_conv_s8 / tnn_depthwise_conv_s8. */
+#define TNN_F_FAST 1u
 
 /*
  * "1-D" convolution: CONV_2D with a 1 x k kernel, dilation 1 (any stride,

@@ -175,9 +175,9 @@ TNN_INLINE void tile_one_2px_d(const int8_t *xa, const int8_t *xb, const int8_t 
     *acc0 = a0;
     *acc2 = a2;
 }
-#define TILE(fast, name) ((fast) ? name##_d : name##_c)
+#define TILE(name) name##_d
 #else
-#define TILE(fast, name) name##_c
+#define TILE(name) name##_c
 #endif
 
 /* ---- border pixels --------------------------------------------------------- */
@@ -234,29 +234,27 @@ static void fill_window(int8_t *win, const int8_t *in_row, int32_t in_w, int32_t
 
 /* ---- driver ---------------------------------------------------------------- */
 
-TNN_INLINE int32_t finish(int fast, int32_t acc, const tnn_rq *q, const tnn_conv1d_params *p)
+TNN_INLINE int32_t finish(int32_t acc, const tnn_rq *q, const tnn_conv1d_params *p)
 {
-    (void)fast;
-    const int32_t v = TNN_RQ(fast, acc, q) + p->output_zero_point;
+    const int32_t v = TNN_RQ(acc, q) + p->output_zero_point;
     return tnn_clamp(v, p->act_min, p->act_max);
 }
 
 /* Requantize one channel's result for pixel a (and b), then pool, sum for
  * the mean, or store. */
-TNN_INLINE void emit(int fast, const tnn_conv1d_params *p, const tnn_rq *q, int32_t acc_a,
+TNN_INLINE void emit(const tnn_conv1d_params *p, const tnn_rq *q, int32_t acc_a,
                      int32_t acc_b, int pair_px, int8_t *dst, int32_t *msum)
 {
-    if (pair_px && p->pool == 2 && (p->flags & TNN_F_MAXFIRST)) {
-        /* max(rq(a), rq(b)) = rq(max(a, b)) for a monotone requantization */
-        *dst = (int8_t)finish(fast, acc_a > acc_b ? acc_a : acc_b, q, p);
+    if (pair_px && p->pool == 2) {
+        /* max(rq(a), rq(b)) = rq(max(a, b)): requantization is monotone
+         * (multiplier >= 0, no wrap under TNN_F_FAST), clamping too */
+        *dst = (int8_t)finish(acc_a > acc_b ? acc_a : acc_b, q, p);
         return;
     }
-    int32_t ya = finish(fast, acc_a, q, p);
+    int32_t ya = finish(acc_a, q, p);
     if (pair_px) {
-        const int32_t yb = finish(fast, acc_b, q, p);
-        if (p->pool == 2) {
-            ya = ya > yb ? ya : yb;
-        } else if (msum) {
+        const int32_t yb = finish(acc_b, q, p);
+        if (msum) {
             *msum += yb;
         } else {
             dst[p->out_c] = (int8_t)yb;
@@ -269,7 +267,7 @@ TNN_INLINE void emit(int fast, const tnn_conv1d_params *p, const tnn_rq *q, int3
     }
 }
 
-TNN_INLINE void conv1d_run(int fast, const tnn_conv1d_params *p, const int8_t *input,
+static void conv1d_run(const tnn_conv1d_params *p, const int8_t *input,
                            const int8_t *filter, const uint8_t *chan, int8_t *output,
                            const tnn_mean_fuse *mean)
 {
@@ -308,22 +306,22 @@ TNN_INLINE void conv1d_run(int fast, const tnn_conv1d_params *p, const int8_t *i
                 if (pair_px && inner_a && inner_b) {
                     const int8_t *xa = in_row + ixa * in_c, *xb = in_row + ixb * in_c;
                     if (two) {
-                        TILE(fast, tile_pair_2px)(xa, xb, w, len, &a0, &a1, &a2, &a3);
+                        TILE(tile_pair_2px)(xa, xb, w, len, &a0, &a1, &a2, &a3);
                     } else {
-                        TILE(fast, tile_one_2px)(xa, xb, w, len, &a0, &a2);
+                        TILE(tile_one_2px)(xa, xb, w, len, &a0, &a2);
                     }
                 } else if (!pair_px && inner_a && two) {
-                    TILE(fast, tile_pair_1px)(in_row + ixa * in_c, w, len, &a0, &a1);
+                    TILE(tile_pair_1px)(in_row + ixa * in_c, w, len, &a0, &a1);
                 } else if ((k + stride) * in_c <= TNN_CONV1D_WINDOW) {
                     int8_t win[TNN_CONV1D_WINDOW];
                     fill_window(win, in_row, in_w, in_c, ixa, k + (pair_px ? stride : 0),
                                 p->input_zero_point);
                     if (pair_px && two) {
-                        TILE(fast, tile_pair_2px)(win, win + stride * in_c, w, len, &a0, &a1, &a2, &a3);
+                        TILE(tile_pair_2px)(win, win + stride * in_c, w, len, &a0, &a1, &a2, &a3);
                     } else if (pair_px) {
-                        TILE(fast, tile_one_2px)(win, win + stride * in_c, w, len, &a0, &a2);
+                        TILE(tile_one_2px)(win, win + stride * in_c, w, len, &a0, &a2);
                     } else if (two) {
-                        TILE(fast, tile_pair_1px)(win, w, len, &a0, &a1);
+                        TILE(tile_pair_1px)(win, w, len, &a0, &a1);
                     } else {
                         a0 = tnn_dot_s8(win, w, len, a0);
                     }
@@ -339,9 +337,9 @@ TNN_INLINE void conv1d_run(int fast, const tnn_conv1d_params *p, const int8_t *i
                         }
                     }
                 }
-                emit(fast, p, &q0, a0, a2, pair_px, dst, ms0);
+                emit(p, &q0, a0, a2, pair_px, dst, ms0);
                 if (two) {
-                    emit(fast, p, &q1, a1, a3, pair_px, dst + 1, ms1);
+                    emit(p, &q1, a1, a3, pair_px, dst + 1, ms1);
                 }
                 dst += dst_step;
                 ixa += 2 * stride;
@@ -361,33 +359,13 @@ TNN_INLINE void conv1d_run(int fast, const tnn_conv1d_params *p, const int8_t *i
     }
 }
 
-static void conv1d_portable(const tnn_conv1d_params *p, const int8_t *input, const int8_t *filter,
-                            const uint8_t *chan, int8_t *output, const tnn_mean_fuse *mean)
-{
-    conv1d_run(0, p, input, filter, chan, output, mean);
-}
-
-#if TNN_DSP
-static void conv1d_dsp(const tnn_conv1d_params *p, const int8_t *input, const int8_t *filter,
-                       const uint8_t *chan, int8_t *output, const tnn_mean_fuse *mean)
-{
-    conv1d_run(1, p, input, filter, chan, output, mean);
-}
-#endif
-
 int tnn_conv1d_s8(const tnn_conv1d_params *p, const int8_t *input, const int8_t *filter,
                   const uint8_t *chan, int8_t *output, const tnn_mean_fuse *mean)
 {
     if (p == 0 || input == 0 || filter == 0 || chan == 0 || output == 0 ||
-        (p->pool != 1 && p->pool != 2) || (mean && p->rows != 1)) {
+        (p->pool != 1 && p->pool != 2) || (mean && p->rows != 1) || !(p->flags & TNN_F_FAST)) {
         return TNN_ERR_ARG;
     }
-#if TNN_DSP
-    if (p->flags & TNN_F_FAST) {
-        conv1d_dsp(p, input, filter, chan, output, mean);
-        return TNN_OK;
-    }
-#endif
-    conv1d_portable(p, input, filter, chan, output, mean);
+    conv1d_run(p, input, filter, chan, output, mean);
     return TNN_OK;
 }

@@ -25,17 +25,16 @@ static int32_t dw_acc(const tnn_dwconv1d_params *p, const int8_t *in_row, const 
     return acc;
 }
 
-TNN_INLINE void dw_run(int fast, const tnn_dwconv1d_params *p, const int8_t *input,
+static void dw_run(const tnn_dwconv1d_params *p, const int8_t *input,
                        const int8_t *filter, const uint8_t *chan, int8_t *output)
 {
     const int32_t ch = p->channels, k = p->kernel, in_w = p->in_w, out_w = p->out_w;
-    (void)fast;
     for (int32_t r = 0; r < p->rows; r++) {
         const int8_t *in_row = input + r * in_w * ch;
         int8_t *out_row = output + r * out_w * ch;
         int32_t c = 0;
 #if TNN_DSP
-        if (fast) {
+        {
             for (; c + 4 <= ch; c += 4) {
                 tnn_rq q[4];
                 for (int32_t j = 0; j < 4; j++) {
@@ -89,39 +88,19 @@ TNN_INLINE void dw_run(int fast, const tnn_dwconv1d_params *p, const int8_t *inp
                 } else {
                     acc = dw_acc(p, in_row, filter, c, ix0, acc);
                 }
-                const int32_t v = TNN_RQ(fast, acc, &q) + p->output_zero_point;
+                const int32_t v = TNN_RQ(acc, &q) + p->output_zero_point;
                 out_row[ox * ch + c] = (int8_t)tnn_clamp(v, p->act_min, p->act_max);
             }
         }
     }
 }
 
-static void dw_portable(const tnn_dwconv1d_params *p, const int8_t *input, const int8_t *filter,
-                        const uint8_t *chan, int8_t *output)
-{
-    dw_run(0, p, input, filter, chan, output);
-}
-
-#if TNN_DSP
-static void dw_dsp(const tnn_dwconv1d_params *p, const int8_t *input, const int8_t *filter,
-                   const uint8_t *chan, int8_t *output)
-{
-    dw_run(1, p, input, filter, chan, output);
-}
-#endif
-
 int tnn_dwconv1d_s8(const tnn_dwconv1d_params *p, const int8_t *input, const int8_t *filter,
                     const uint8_t *chan, int8_t *output)
 {
-    if (p == 0 || input == 0 || filter == 0 || chan == 0 || output == 0) {
+    if (p == 0 || input == 0 || filter == 0 || chan == 0 || output == 0 || !(p->flags & TNN_F_FAST)) {
         return TNN_ERR_ARG;
     }
-#if TNN_DSP
-    if (p->flags & TNN_F_FAST) {
-        dw_dsp(p, input, filter, chan, output);
-        return TNN_OK;
-    }
-#endif
-    dw_portable(p, input, filter, chan, output);
+    dw_run(p, input, filter, chan, output);
     return TNN_OK;
 }

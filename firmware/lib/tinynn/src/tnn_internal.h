@@ -25,6 +25,10 @@ static inline int32_t tnn_sxtb16_ror8(int32_t x)
 {
     return __sxtb16(__ror((uint32_t)x, 8));
 }
+static inline int32_t tnn_smmulr(int32_t a, int32_t b)
+{
+    return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+}
 #elif defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #include <arm_acle.h>
 #define TNN_DSP 1
@@ -34,6 +38,13 @@ static inline int32_t tnn_sxtb16_ror8(int32_t x)
 {
     int32_t r;
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+/* SMMULR: (a * b + 2^31) >> 32, the rounding most-significant-word multiply. */
+static inline int32_t tnn_smmulr(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
     return r;
 }
 #else
@@ -79,6 +90,7 @@ typedef struct {
     int32_t mult;
     int32_t shift;     /* TFLM exponent: > 0 left, < 0 right */
     int32_t lshift;    /* max(shift, 0) */
+    int32_t lshift1;   /* lshift + 1 */
     int32_t rshift;    /* max(-shift, 0) */
     int32_t half;      /* rshift > 0 ? 2^(rshift-1) : 0 */
     int32_t negmask;   /* rshift > 0 ? INT32_MIN : 0 */
@@ -98,6 +110,7 @@ static inline void tnn_rq_load(const uint8_t *chan, const tnn_chan_fmt *f, int32
     q->bias = (int32_t)(v >> f->bits);
     q->shift = f->shift_base + (int32_t)(v & ((1 << f->bits) - 1));
     q->lshift = q->shift > 0 ? q->shift : 0;
+    q->lshift1 = q->lshift + 1;
     q->rshift = q->shift > 0 ? 0 : -q->shift;
     q->half = q->rshift > 0 ? (int32_t)(1u << (q->rshift - 1)) : 0;
     q->negmask = q->rshift > 0 ? INT32_MIN : 0;
@@ -111,32 +124,23 @@ static inline int32_t tnn_rq_ref(int32_t acc, const tnn_rq *q)
 
 #if TNN_DSP
 /*
- * The same integer in fewer instructions (SMLAL + QADD):
- *  - (x*m + 2^30) >> 31 in 64 bits equals gemmlowp's
- *    SaturatingRoundingDoublingHighMul for every x when m >= 0 (its only
- *    saturating case needs m = INT32_MIN);
- *  - rounding x / 2^r half away from zero = (x - [x < 0] + 2^(r-1)) >> r;
- *    the add saturates (QADD) instead of wrapping, which changes the result
- *    only when x > 2^31 - 2^(r-1), i.e. |acc| >= 2^30 and r >= 24 (otherwise
- *    the int8 clamp hides it). The generator proves |acc| < 2^30 or r <= 23
- *    for each layer before it sets TNN_F_FAST.
+ * The same integer in four instructions, for layers whose accumulators obey
+ * |acc| * 2^(lshift + 1) < 2^31 (tnn_conv1d_s8 / tnn_dwconv1d_s8 require it;
+ * the generator proves it from the weights and biases and sets TNN_F_FAST):
+ *  - gemmlowp's SaturatingRoundingDoublingHighMul(x, m) = (x*m + 2^30) >> 31
+ *    (floor) for m >= 0, which is (2x*m + 2^31) >> 32 = SMMULR(2x, m);
+ *  - rounding x / 2^r half away from zero = (x - [x < 0] + 2^(r-1)) >> r,
+ *    no overflow since |x| < 2^30.
  */
 static inline int32_t tnn_rq_fast(int32_t acc, const tnn_rq *q)
 {
-    const int32_t x0 = (int32_t)((uint32_t)acc << q->lshift);
-    const int64_t prod = (int64_t)x0 * q->mult + ((int64_t)1 << 30);
-    int32_t x = (int32_t)(prod >> 31);
+    int32_t x = tnn_smmulr((int32_t)((uint32_t)acc << q->lshift1), q->mult);
     x += (x & q->negmask) >> 31;
-    return __qadd(x, q->half) >> q->rshift;
+    return (x + q->half) >> q->rshift;
 }
-#endif
-
-/* Requantize in the kernels' shared drivers: `fast` is a constant after
- * inlining, so each driver is compiled once per path. */
-#if TNN_DSP
-#define TNN_RQ(fast, acc, q) ((fast) ? tnn_rq_fast((acc), (q)) : tnn_rq_ref((acc), (q)))
+#define TNN_RQ(acc, q) tnn_rq_fast((acc), (q))
 #else
-#define TNN_RQ(fast, acc, q) tnn_rq_ref((acc), (q))
+#define TNN_RQ(acc, q) tnn_rq_ref((acc), (q))
 #endif
 
 #define TNN_INLINE static inline __attribute__((always_inline))
