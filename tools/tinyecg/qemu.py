@@ -20,6 +20,7 @@ from pathlib import Path
 from . import firmware
 from .device import Device
 from .errors import TinyEcgError
+from .protocol import Msg
 
 
 def _free_port() -> int:
@@ -87,6 +88,10 @@ class QemuBoard:
                     continue
                 raise TinyEcgError(f"QEMU {self.machine} exited: {err.splitlines()[-1] if err else 'no message'}")
             self.port = port
+            # QEMU's STM32 USART model drops bytes that arrive before the firmware
+            # has enabled it: hand the device out only once it has said BOOT,
+            # keeping that frame for callers that wait for it.
+            self.device.unsolicited.append(self.device.wait_for(Msg.BOOT, timeout=timeout))
             self.boot_seconds = time.monotonic() - t0
             return self.device
         raise TinyEcgError("could not start QEMU on a free port")
