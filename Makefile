@@ -28,8 +28,11 @@ build: setup
 demo: setup
 	$(PY) tools/demo.py
 
+# The whole suite on the default board, then the HIL suite again on the
+# emulated STM32F405 (netduinoplus2), which runs the NUCLEO boards' USART driver.
 test: setup
 	$(PY) -m pytest tests
+	$(PY) -m pytest tests/hil --env netduinoplus2
 
 # MIT-BIH from PhysioNet into $TINYECG_DATA or ../shared/data/mitdb (verifies SHA256SUMS)
 data: setup
