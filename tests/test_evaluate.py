@@ -125,3 +125,11 @@ def test_evaluate_reproduces_shipped_int8_figures(tmp_path):
         assert got[c] == {k: want[c][k] for k in got[c]}
     assert got["macro_f1"] == want["macro_f1"] and got["accuracy"] == want["accuracy"]
     assert got["confusion"] == want["confusion"]
+
+
+def test_shipped_int8_is_reproducible_from_keras():
+    """quantize_keras(model.keras, the default DS1 calibration set) gives the shipped bytes."""
+    _shipped_or_skip()
+    from tinyecg.quantize import quantize_keras, representative_from_ds1
+    blob = quantize_keras(SHIPPED / "model.keras", representative_from_ds1(), None)
+    assert blob == (SHIPPED / "model_int8.tflite").read_bytes()

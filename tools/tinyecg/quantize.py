@@ -95,17 +95,22 @@ def tflite_ops(blob: bytes) -> list[str]:
     return ops
 
 
-def representative_from_ds1(records, data_dir=None, n: int = 1000, seed: int = 0):
-    """Float inputs of n beats drawn from the given (DS1) records."""
+def representative_from_ds1(records=None, data_dir=None, n: int = 1000, seed: int = 1):
+    """Float inputs of n beats drawn from DS1 records (class-stratified, as training does).
+
+    With records=None (the default training records) and the default seed this is
+    exactly the calibration set tools/train.py used, so quantize_keras(model.keras,
+    representative_from_ds1()) reproduces the shipped model_int8.tflite.
+    """
     from .data import DS2
-    from .train import build_dataset
-    if set(records) & set(DS2):
+    from .preprocess import to_float
+    from .train import TrainConfig, _rep_subset, build_dataset
+    if records is None:
+        records = TrainConfig().train_records
+    if set(int(r) for r in records) & set(DS2):
         raise TinyEcgError("representative set must not use DS2 (test) records")
     ds = build_dataset(records, data_dir)
-    rng = np.random.default_rng(seed)
-    idx = rng.permutation(len(ds["y"]))[:n]
-    from .preprocess import to_float
-    return to_float(ds["windows"][idx], ds["feats"][idx])
+    return to_float(*_rep_subset(ds, seed, n))
 
 
 def float_tflite(keras_path_or_model) -> bytes:
