@@ -131,12 +131,13 @@ def summary_lines(prog: codegen.Program, tflm_arena: int | None, fit: Fit | None
     for layer in prog.layers:
         op = layer.op
         shape = "x".join(str(d) for d in g.tensors[op.outputs[0]].shape) if op.outputs else ""
-        kind = op.kind + ("*" if layer.kernel is None else "")
+        kind = op.kind + ("*" if layer.kernel is None else "+" if layer.fused_into else "")
         lines.append(f"  {op.index:>3}  {kind:<18} {shape:<18} {layer.params:>8} {layer.macs:>10}")
-    lines.append("  (* view: no code, no copy)")
+    lines.append("  (* view: no code, no copy; + fused into the convolution before it)")
     lines.append(f"params          {prog.params}")
     lines.append(f"MACs            {prog.macs}")
-    lines.append(f"weight bytes    {prog.weight_bytes} (+ {prog.quant_bytes} B requantization constants)")
+    lines.append(f"weight bytes    {prog.weight_bytes} (weights + per-channel tables; .tflite weights+biases "
+                 f"{prog.src_weight_bytes} B)")
     lines.append(f"arena bytes     {prog.arena_bytes} (static, planned from tensor lifetimes)")
     if tflm_arena is not None:
         lines.append(f"tflite_micro    {tflm_arena} B minimum arena (Python runtime, x86-64 build)")
