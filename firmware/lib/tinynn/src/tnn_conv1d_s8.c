@@ -248,7 +248,12 @@ TNN_INLINE void emit(const tnn_conv1d_params *p, const tnn_rq *q, int32_t acc_a,
     if (pair_px && p->pool == 2) {
         /* max(rq(a), rq(b)) = rq(max(a, b)): requantization is monotone
          * (multiplier >= 0, no wrap under TNN_F_FAST), clamping too */
-        *dst = (int8_t)finish(acc_a > acc_b ? acc_a : acc_b, q, p);
+        const int32_t y = finish(acc_a > acc_b ? acc_a : acc_b, q, p);
+        if (msum) { /* conv -> max-pool -> MEAN: the pooled value joins the sum */
+            *msum += y;
+        } else {
+            *dst = (int8_t)y;
+        }
         return;
     }
     int32_t ya = finish(acc_a, q, p);
