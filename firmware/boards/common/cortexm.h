@@ -66,6 +66,30 @@ static inline void cpu_enable_fpu(void)
 #endif
 }
 
+/* Exception handlers (cortexm_startup.c unless a board defines its own;
+ * SysTick_Handler is in board_common.c) and the first 16 vector table
+ * entries, the same on every Armv7-M part. A board's startup file defines
+ * `vector_table` as CORTEXM_SYSTEM_VECTORS followed by its IRQs. */
+typedef void (*vector_t)(void);
+extern const vector_t vector_table[];
+extern uint32_t __stack_top__;
+void Reset_Handler(void) __attribute__((noreturn));
+void Default_Handler(void);
+void NMI_Handler(void);
+void HardFault_Handler(void);
+void MemManage_Handler(void);
+void BusFault_Handler(void);
+void UsageFault_Handler(void);
+void SVC_Handler(void);
+void DebugMon_Handler(void);
+void PendSV_Handler(void);
+void SysTick_Handler(void);
+
+#define CORTEXM_SYSTEM_VECTORS                                                     \
+    (vector_t)(uintptr_t)&__stack_top__, Reset_Handler, NMI_Handler,               \
+        HardFault_Handler, MemManage_Handler, BusFault_Handler, UsageFault_Handler, \
+        0, 0, 0, 0, SVC_Handler, DebugMon_Handler, 0, PendSV_Handler, SysTick_Handler
+
 /* Startup helpers (cortexm_startup.c) */
 void cortexm_init_memory(void);   /* copy .data, zero .bss, run constructors */
 void cortexm_enable_faults(void); /* separate MemManage/BusFault/UsageFault handlers */

@@ -25,6 +25,32 @@ void cortexm_init_memory(void)
     for (void (**f)(void) = __init_array_start; f < __init_array_end; ++f) (*f)();
 }
 
+extern int main(void);
+
+/* Same on every board: run from the table we linked (the F7 boots through
+ * its ITCM alias), FPU on, memory initialised, faults enabled, then main. */
+void Reset_Handler(void)
+{
+    SCB_VTOR = (uint32_t)(uintptr_t)vector_table;
+    cpu_enable_fpu();
+    cortexm_init_memory();
+    cortexm_enable_faults();
+    main();
+    board_reset();
+}
+
+/* An interrupt nobody asked for is a bug: report it like a fault. */
+void Default_Handler(void)
+{
+    app_report_fault("UnexpectedIRQ", SCB_ICSR & 0x1FFu, 0, SCB_CFSR, SCB_HFSR);
+    board_reset();
+}
+
+void NMI_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void SVC_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void DebugMon_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void PendSV_Handler(void) __attribute__((weak, alias("Default_Handler")));
+
 void cortexm_enable_faults(void)
 {
     SCB_SHCSR |= SCB_SHCSR_MEMFAULTENA | SCB_SHCSR_BUSFAULTENA | SCB_SHCSR_USGFAULTENA;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "board.h"
+#include "board_common.h"
 #include "cortexm.h"
 
 /* CMSDK APB UART0 */
@@ -32,25 +33,13 @@
 
 #define INSTRUCTIONS_PER_TICK (1000000000u / (uint32_t)TINYECG_CLOCK_HZ)
 
-/* RX ring buffer: power of two, written only by the ISR, read only by main. */
-#define RX_RING_SIZE 4096u
-static volatile uint8_t rx_ring[RX_RING_SIZE];
-static volatile uint32_t rx_head; /* ISR writes */
-static volatile uint32_t rx_tail; /* main reads */
-static volatile uint32_t rx_overruns;
-
-static volatile uint32_t systick_wraps;
-static uint32_t asleep;
-
 void board_init(void)
 {
     UART_BAUDDIV = (uint32_t)TINYECG_CLOCK_HZ / BAUD;
     UART_CTRL = UART_CTRL_TXEN | UART_CTRL_RXEN | UART_CTRL_RXINTEN;
     nvic_enable_irq(UART0_RX_IRQ);
 
-    SYST_RVR = 0x00FFFFFFu;
-    SYST_CVR = 0;
-    SYST_CSR = SYST_CSR_CLKSOURCE | SYST_CSR_TICKINT | SYST_CSR_ENABLE;
+    systick_start();
     cpu_enable_irq();
 }
 
@@ -58,17 +47,10 @@ void UART0_RX_Handler(void)
 {
     UART_INTSTATUS = UART_INT_RX;
     while (UART_STATE & UART_STATE_RXFULL) {
-        uint8_t b = (uint8_t)UART_DATA;
-        uint32_t head = rx_head;
-        if (head - rx_tail < RX_RING_SIZE) {
-            rx_ring[head & (RX_RING_SIZE - 1u)] = b;
-            rx_head = head + 1u;
-        } else {
-            rx_overruns++;
-        }
+        board_rx_push((uint8_t)UART_DATA);
     }
     if (UART_STATE & UART_STATE_RXOVR) { /* hardware overrun: count and clear */
-        rx_overruns++;
+        board_rx_overrun();
         UART_STATE = UART_STATE_RXOVR;
     }
 }
@@ -82,45 +64,9 @@ void board_uart_write(const uint8_t *data, size_t n)
     }
 }
 
-int board_uart_read(uint8_t *byte)
-{
-    uint32_t tail = rx_tail;
-    if (tail == rx_head) {
-        return 0;
-    }
-    *byte = rx_ring[tail & (RX_RING_SIZE - 1u)];
-    rx_tail = tail + 1u;
-    return 1;
-}
-
-uint32_t board_uart_overruns(void) { return rx_overruns; }
-
-void SysTick_Handler(void) { systick_wraps++; }
-
-static uint32_t systick_ticks(void)
-{
-    uint32_t wraps, value;
-    do {
-        wraps = systick_wraps;
-        value = SYST_CVR;
-    } while (wraps != systick_wraps);
-    return (wraps << 24) + (0x00FFFFFFu - value);
-}
-
-uint32_t board_counter_read(void) { return systick_ticks() * INSTRUCTIONS_PER_TICK; }
+uint32_t board_counter_read(void) { return (uint32_t)systick_ticks() * INSTRUCTIONS_PER_TICK; }
 
 const char *board_counter_unit(void) { return "instructions"; }
 
-void board_wait_for_rx(void)
-{
-    cpu_disable_irq();
-    if (rx_tail == rx_head) {
-        uint32_t t0 = board_counter_read();
-        cpu_wfi(); /* wakes on the pending interrupt even with PRIMASK set */
-        cpu_enable_irq(); /* let the ISR run before reading the counter */
-        asleep += board_counter_read() - t0;
-    }
-    cpu_enable_irq();
-}
-
-uint32_t board_counter_asleep(void) { return asleep; }
+/* Under -icount the instruction count is virtual time: it times sleep too. */
+uint32_t board_sleep_clock(void) { return board_counter_read(); }

@@ -14,29 +14,20 @@
 #include <string.h>
 
 #include "board.h"
+#include "board_common.h"
 #include "cortexm.h"
 #include "regs_nrf52840.h"
 
 #define NRF_REG(base, reg) REG32((base) + reg##_OFFSET)
 #define UARTE(reg) NRF_REG(UARTE0_BASE, UARTE0_##reg)
 #define BIT(pos) (1u << (pos))
-#define SCB_ICSR_PENDSTSET (1u << 26)
 
 #define VCP_TX_PIN 6u
 #define VCP_RX_PIN 8u
 #define HFXO_WAIT_LOOPS 2000000u
 
-/* RX ring buffer: power of two, written only by the ISR, read only by main. */
-#define RX_RING_SIZE 4096u
-static volatile uint8_t rx_ring[RX_RING_SIZE];
-static volatile uint32_t rx_head; /* ISR writes */
-static volatile uint32_t rx_tail; /* main reads */
-static volatile uint32_t rx_overruns;
 static volatile uint8_t rx_dma_byte;
 static uint8_t tx_dma_buf[64];
-
-static volatile uint32_t systick_wraps;
-static uint32_t asleep;
 
 static int hfxo_start(void)
 {
@@ -85,7 +76,7 @@ void nrf52_uarte_irq(void)
         uint32_t src = UARTE(ERRORSRC);
         UARTE(ERRORSRC) = src;  /* write 1 to clear */
         if (src & BIT(UARTE0_ERRORSRC_OVERRUN_Pos)) {
-            rx_overruns++;
+            board_rx_overrun();
         }
     }
     if (UARTE(EVENTS_ENDRX)) {
@@ -94,13 +85,7 @@ void nrf52_uarte_irq(void)
         uint8_t b = rx_dma_byte;
         UARTE(TASKS_STARTRX) = 1;  /* the buffer is read: receive the next byte */
         if (got == 1u) {
-            uint32_t head = rx_head;
-            if (head - rx_tail < RX_RING_SIZE) {
-                rx_ring[head & (RX_RING_SIZE - 1u)] = b;
-                rx_head = head + 1u;
-            } else {
-                rx_overruns++;
-            }
+            board_rx_push(b);
         }
     }
     (void)UARTE(EVENTS_ENDRX);  /* event writes must land before the ISR returns */
@@ -123,39 +108,14 @@ void board_uart_write(const uint8_t *data, size_t n)
     }
 }
 
-int board_uart_read(uint8_t *byte)
-{
-    uint32_t tail = rx_tail;
-    if (tail == rx_head) {
-        return 0;
-    }
-    *byte = rx_ring[tail & (RX_RING_SIZE - 1u)];
-    rx_tail = tail + 1u;
-    return 1;
-}
-
-uint32_t board_uart_overruns(void) { return rx_overruns; }
-
 /* --- counter: DWT CYCCNT; SysTick (which runs in sleep) times the sleep ----- */
-
-void SysTick_Handler(void) { systick_wraps++; }
-
-static uint32_t systick_cycles(void)
-{
-    uint32_t wraps, value;
-    do {
-        wraps = systick_wraps;
-        value = SYST_CVR;
-    } while (wraps != systick_wraps);
-    if ((SCB_ICSR & SCB_ICSR_PENDSTSET) && value > 0x00800000u) {
-        wraps++;  /* read with interrupts masked: a wrap is pending */
-    }
-    return (wraps << 24) + (0x00FFFFFFu - value);
-}
 
 uint32_t board_counter_read(void) { return DWT_CYCCNT; }
 
 const char *board_counter_unit(void) { return "cycles"; }
+
+/* SysTick ticks are processor cycles and SysTick runs in sleep: it times it. */
+uint32_t board_sleep_clock(void) { return (uint32_t)systick_ticks(); }
 
 void board_init(void)
 {
@@ -165,9 +125,7 @@ void board_init(void)
     DEMCR |= DEMCR_TRCENA;
     DWT_CYCCNT = 0;
     DWT_CTRL |= DWT_CTRL_CYCCNTENA;
-    SYST_RVR = 0x00FFFFFFu;
-    SYST_CVR = 0;
-    SYST_CSR = SYST_CSR_CLKSOURCE | SYST_CSR_TICKINT | SYST_CSR_ENABLE;
+    systick_start();
     cpu_enable_irq();
 
     if (!hfxo_ok) {
@@ -176,17 +134,3 @@ void board_init(void)
         app_report_fault("ClockFail", 1, 0, 0, 0);
     }
 }
-
-void board_wait_for_rx(void)
-{
-    cpu_disable_irq();
-    if (rx_tail == rx_head) {
-        uint32_t t0 = systick_cycles();
-        cpu_wfi(); /* wakes on the pending interrupt even with PRIMASK set */
-        cpu_enable_irq(); /* let the ISR run before reading the counter */
-        asleep += systick_cycles() - t0;
-    }
-    cpu_enable_irq();
-}
-
-uint32_t board_counter_asleep(void) { return asleep; }

@@ -8,20 +8,10 @@
 #include <stdint.h>
 
 #include "board.h"
+#include "board_common.h"
 #include "stm32.h"
 
 #define BAUD 115200u
-#define SCB_ICSR_PENDSTSET (1u << 26)
-
-/* RX ring buffer: power of two, written only by the ISR, read only by main. */
-#define RX_RING_SIZE 4096u
-static volatile uint8_t rx_ring[RX_RING_SIZE];
-static volatile uint32_t rx_head; /* ISR writes */
-static volatile uint32_t rx_tail; /* main reads */
-static volatile uint32_t rx_overruns;
-
-static volatile uint32_t systick_wraps;
-static uint32_t asleep;
 
 /* --- GPIO ------------------------------------------------------------------ */
 
@@ -62,7 +52,7 @@ void stm32_usart_irq(void)
     for (;;) {
         uint32_t status = USART(USART_STATUS);
         if (status & BIT(USART_STATUS_ORE_Pos)) {
-            rx_overruns++;
+            board_rx_overrun();
 #if defined(STM32_USART_V2)
             USART(USART_ICR) = BIT(USART_ICR_ORECF_Pos);
 #endif
@@ -80,13 +70,7 @@ void stm32_usart_irq(void)
         if (!(status & BIT(USART_STATUS_RXNE_Pos))) {
             continue;  /* v1 overrun without data: the DR read only cleared ORE */
         }
-        uint32_t head = rx_head;
-        if (head - rx_tail < RX_RING_SIZE) {
-            rx_ring[head & (RX_RING_SIZE - 1u)] = b;
-            rx_head = head + 1u;
-        } else {
-            rx_overruns++;
-        }
+        board_rx_push(b);
     }
 }
 
@@ -98,19 +82,6 @@ void board_uart_write(const uint8_t *data, size_t n)
         USART(USART_TXDATA) = data[i];
     }
 }
-
-int board_uart_read(uint8_t *byte)
-{
-    uint32_t tail = rx_tail;
-    if (tail == rx_head) {
-        return 0;
-    }
-    *byte = rx_ring[tail & (RX_RING_SIZE - 1u)];
-    rx_tail = tail + 1u;
-    return 1;
-}
-
-uint32_t board_uart_overruns(void) { return rx_overruns; }
 
 /* --- Cortex-M7 L1 caches (Armv7-M ARM B4.8; core registers, not in the SVD) -- */
 
@@ -149,25 +120,6 @@ static void m7_caches_enable(void)
 
 /* --- counter ------------------------------------------------------------------- */
 
-void SysTick_Handler(void) { systick_wraps++; }
-
-/* SysTick on the processor clock, extended to 64 bits by its wrap interrupt.
- * It keeps counting in Sleep mode (it is what wakes WFI), so it also times
- * the sleep on boards whose DWT CYCCNT pauses while the core is asleep. */
-static uint64_t systick_ticks(void)
-{
-    uint32_t wraps, value;
-    do {
-        wraps = systick_wraps;
-        value = SYST_CVR;
-    } while (wraps != systick_wraps);
-    /* read with interrupts masked (board_wait_for_rx): a wrap may be pending */
-    if ((SCB_ICSR & SCB_ICSR_PENDSTSET) && value > 0x00800000u) {
-        wraps++;
-    }
-    return ((uint64_t)wraps << 24) + (0x00FFFFFFu - value);
-}
-
 #if TINYECG_COUNTER_IS_CYCLES
 
 static void counter_init(void)
@@ -184,8 +136,9 @@ uint32_t board_counter_read(void) { return DWT_CYCCNT; }
 
 const char *board_counter_unit(void) { return "cycles"; }
 
-/* SysTick ticks are processor cycles */
-static uint32_t sleep_clock(void) { return (uint32_t)systick_ticks(); }
+/* SysTick ticks are processor cycles, and SysTick runs in Sleep mode
+ * (DWT CYCCNT may pause there): it times the sleep. */
+uint32_t board_sleep_clock(void) { return (uint32_t)systick_ticks(); }
 
 #else /* QEMU: no DWT; SysTick under -icount shift=0 counts instructions */
 
@@ -208,7 +161,7 @@ uint32_t board_counter_read(void)
 
 const char *board_counter_unit(void) { return "instructions"; }
 
-static uint32_t sleep_clock(void) { return board_counter_read(); }
+uint32_t board_sleep_clock(void) { return board_counter_read(); }
 
 #endif
 
@@ -229,9 +182,7 @@ void board_init(void)
     usart_init(pclk);
     counter_init();
 
-    SYST_RVR = 0x00FFFFFFu;
-    SYST_CVR = 0;
-    SYST_CSR = SYST_CSR_CLKSOURCE | SYST_CSR_TICKINT | SYST_CSR_ENABLE;
+    systick_start();
     cpu_enable_irq();
 
     if (clock_failed) {
@@ -240,17 +191,3 @@ void board_init(void)
         app_report_fault("ClockFail", clock_failed, 0, 0, 0);
     }
 }
-
-void board_wait_for_rx(void)
-{
-    cpu_disable_irq();
-    if (rx_tail == rx_head) {
-        uint32_t t0 = sleep_clock();
-        cpu_wfi(); /* wakes on the pending interrupt even with PRIMASK set */
-        cpu_enable_irq(); /* let the ISR run before reading the counter */
-        asleep += sleep_clock() - t0;
-    }
-    cpu_enable_irq();
-}
-
-uint32_t board_counter_asleep(void) { return asleep; }
