@@ -4,7 +4,8 @@
  * and the parity suite covers them. Semantics from the Armv7-M ARM:
  *   SXTB16  sign-extend bytes 0 and 2 to two halfwords
  *   SMLAD   acc + lo*lo + hi*hi (signed halfwords, 32-bit wrapping sum)
- *   SMLABB / SMLATT  acc + bottom*bottom / top*top halfwords (wrapping)
+ *   SMLABB / SMLATT / SMLABT / SMLATB  acc + one halfword of a times one
+ *                    halfword of b (B = bottom, T = top; wrapping)
  *   QADD    saturating 32-bit add
  */
 #ifndef ACLE_EMUL_H
@@ -47,6 +48,16 @@ static inline int32_t __smlabb(int32_t a, int32_t b, int32_t acc)
 static inline int32_t __smlatt(int32_t a, int32_t b, int32_t acc)
 {
     return acle_wrap_add(acc, (int64_t)acle_hi(a) * acle_hi(b));
+}
+
+static inline int32_t __smlabt(int32_t a, int32_t b, int32_t acc)
+{
+    return acle_wrap_add(acc, (int64_t)acle_lo(a) * acle_hi(b));
+}
+
+static inline int32_t __smlatb(int32_t a, int32_t b, int32_t acc)
+{
+    return acle_wrap_add(acc, (int64_t)acle_hi(a) * acle_lo(b));
 }
 
 static inline int32_t __qadd(int32_t a, int32_t b)

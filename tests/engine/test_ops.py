@@ -57,6 +57,20 @@ for i, (mult, stride, dil, pad, act) in enumerate([
          lambda a=(i + 100, h, w, c, mult, kh, kw, stride, dil, pad, act): tfm.depthwise(*a),
          ["DEPTHWISE_CONV_2D"], padding=pad)
 
+# 1 x 5, stride 1, ReLU: the specialised depthwise path (two outputs per step,
+# zp-padded borders, odd widths, several rows, VALID, narrower than the kernel)
+for i, (h, w, c, pad, act) in enumerate([
+    (1, 16, 5, "SAME", "RELU"),
+    (3, 7, 3, "SAME", "RELU"),
+    (1, 9, 4, "VALID", "RELU"),
+    (1, 3, 6, "SAME", "RELU"),
+    (2, 6, 8, "VALID", "RELU"),
+    (1, 11, 4, "SAME", "NONE"),
+]):
+    case(f"dwconv-k5-{i}-{h}x{w}x{c}-{pad}-{act}",
+         lambda a=(i + 150, h, w, c, 1, 1, 5, (1, 1), (1, 1), pad, act): tfm.depthwise(*a),
+         ["DEPTHWISE_CONV_2D"], padding=pad)
+
 # FULLY_CONNECTED: per-channel / per-tensor weights, batches, activations
 for i, (shape, units, act, pc) in enumerate([
     ((1, 16), 5, "RELU", True),
