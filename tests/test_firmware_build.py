@@ -1,6 +1,7 @@
 """Firmware builds: every env builds offline, images are sane, fit the board,
 and two builds of the same inputs are byte-identical."""
 
+import shutil
 import struct
 import subprocess
 import sys
@@ -58,3 +59,21 @@ def test_build_needs_no_network(tmp_path):
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert (tmp_path / firmware.DEFAULT_ENV / "firmware.elf").exists()
+
+
+def test_build_is_reproducible_across_checkouts(tmp_path):
+    """The same sources built in two checkouts at different paths: identical bytes."""
+    images = []
+    for where in (tmp_path / "a", tmp_path / "some" / "much" / "longer" / "checkout" / "b"):
+        shutil.copytree(firmware.ROOT / "firmware", where / "firmware")
+        shutil.copy(firmware.ROOT / "platformio.ini", where / "platformio.ini")
+        proc = subprocess.run([sys.executable, "-m", "platformio", "run", "-e", firmware.DEFAULT_ENV,
+                               "-d", str(where)], env=firmware.pio_environ(), capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        # each checkout built with its own platform, not another checkout's
+        link = (where / ".pio" / "platforms" / "platform.pio-link").read_text()
+        assert f'"cwd": "{where}"' in link
+        images.append(where / ".pio" / "build" / firmware.DEFAULT_ENV / "firmware.elf")
+    assert images[0].read_bytes() == images[1].read_bytes()
+    assert images[0].with_suffix(".bin").read_bytes() == images[1].with_suffix(".bin").read_bytes()
