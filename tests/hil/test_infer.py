@@ -17,7 +17,14 @@ from tinyecg.protocol import ErrorCode, Msg
 
 BENCH = Path(__file__).resolve().parents[2].parent / "shared" / "bench"
 MODELS = ["ecg_s", "ecg_m"]
-ENVS = ["mps2_an386", "mps2_an500", "mps2_an385"]
+ENVS = ["mps2_an386", "mps2_an500", "mps2_an385"]  # with the default --env: one of each CPU
+
+
+def pytest_generate_tests(metafunc):
+    """Default run: the three MPS2 CPUs; `--env X` (another board): X only."""
+    if "env" in metafunc.fixturenames:
+        chosen = metafunc.config.getoption("--env")
+        metafunc.parametrize("env", ENVS if chosen == "mps2_an386" else [chosen])
 
 
 def _check_device(dev, name, prog, data):
@@ -48,7 +55,6 @@ def _check_device(dev, name, prog, data):
     return counts
 
 
-@pytest.mark.parametrize("env", ENVS)
 @pytest.mark.parametrize("name", MODELS)
 def test_infer_bench_model(name, env, request, tmp_path):
     model = BENCH / f"{name}.tflite"
