@@ -232,6 +232,87 @@ static void fill_window(int8_t *win, const int8_t *in_row, int32_t in_w, int32_t
     }
 }
 
+/* ---- interior runs: SIMD, ReLU to the full int8 range ---------------------- */
+#if TNN_DSP
+/*
+ * When the output range is the full int8 range and act_min = output zp = -128
+ * (ReLU outputs), a channel pair's interior pixel pairs run in one tight loop:
+ * y = SSAT8(SMMLAR(acc << (lshift+1), M, half + zp * 2^r) >> r). That is TFLM's
+ * value: the SMMULR form is exact under TNN_F_FAST, adding zp * 2^r before
+ * the shift equals adding zp after it, and the rounding correction for
+ * negative x is not needed since every x < 0 gives a result <= zp = act_min
+ * with or without it. Needs r <= 22 (no overflow); other channels and the
+ * border pixels take the general path.
+ */
+typedef struct {
+    int32_t mult, l1, ra, r;
+} fast_rq;
+
+TNN_INLINE int fast_rq_make(const tnn_rq *q, int32_t zp, fast_rq *f)
+{
+    f->mult = q->mult;
+    f->l1 = q->lshift1;
+    f->r = q->rshift;
+    f->ra = q->half + (int32_t)((uint32_t)zp << q->rshift);
+    return q->rshift <= 22;
+}
+
+TNN_INLINE int32_t fast_out(int32_t acc, const fast_rq *f)
+{
+    return tnn_ssat8(tnn_smmlar((int32_t)((uint32_t)acc << f->l1), f->mult, f->ra) >> f->r);
+}
+
+static int fast_layer(const tnn_conv1d_params *p)
+{
+    return p->act_min == -128 && p->act_max == 127 && p->output_zero_point == -128;
+}
+
+/* n pixel pairs from input pixel ixa on (both windows inside the row). */
+static __attribute__((noinline)) void pair_run(const tnn_conv1d_params *p, const int8_t *xa,
+                                               const int8_t *w, const fast_rq *fq, int32_t b0,
+                                               int32_t b1, int32_t n, int8_t *dst, int32_t *ms)
+{
+    const fast_rq f0 = fq[0], f1 = fq[1];
+    const int32_t in_c = p->in_c, len = p->kernel * in_c, dxb = p->stride * in_c;
+    const int32_t pool = p->pool, out_c = p->out_c;
+    const int32_t dst_step = (pool == 2 ? 1 : 2) * out_c;
+    int32_t s0 = 0, s1 = 0;
+    do {
+        int32_t a0 = b0, a1 = b1, a2 = b0, a3 = b1;
+        tile_pair_2px_d(xa, xa + dxb, w, len, &a0, &a1, &a2, &a3);
+        if (pool == 2) {
+            const int32_t y0 = fast_out(a0 > a2 ? a0 : a2, &f0);
+            const int32_t y1 = fast_out(a1 > a3 ? a1 : a3, &f1);
+            if (ms) {
+                s0 += y0;
+                s1 += y1;
+            } else {
+                dst[0] = (int8_t)y0;
+                dst[1] = (int8_t)y1;
+            }
+        } else {
+            const int32_t y0 = fast_out(a0, &f0), y1 = fast_out(a1, &f1);
+            const int32_t y2 = fast_out(a2, &f0), y3 = fast_out(a3, &f1);
+            if (ms) {
+                s0 += y0 + y2;
+                s1 += y1 + y3;
+            } else {
+                dst[0] = (int8_t)y0;
+                dst[1] = (int8_t)y1;
+                dst[out_c] = (int8_t)y2;
+                dst[out_c + 1] = (int8_t)y3;
+            }
+        }
+        dst += dst_step;
+        xa += 2 * dxb;
+    } while (--n > 0);
+    if (ms) {
+        ms[0] += s0;
+        ms[1] += s1;
+    }
+}
+#endif
+
 /* ---- driver ---------------------------------------------------------------- */
 
 TNN_INLINE int32_t finish(int32_t acc, const tnn_rq *q, const tnn_conv1d_params *p)
@@ -298,39 +379,48 @@ static void conv1d_run(const tnn_conv1d_params *p, const int8_t *input,
             } else {
                 q1 = q0;
             }
-            int32_t msum0 = 0, msum1 = 0;
-            int32_t *ms0 = mean ? &msum0 : 0, *ms1 = mean ? &msum1 : 0;
+            int32_t msum[2] = {0, 0};
+            int32_t *ms0 = mean ? &msum[0] : 0, *ms1 = mean ? &msum[1] : 0;
             int8_t *dst = out_row + oc;
             int32_t ixa = -p->pad;
+#if TNN_DSP
+            fast_rq fq[2];
+            const int fast = two && fast_layer(p) && fast_rq_make(&q0, p->output_zero_point, &fq[0]) &&
+                             fast_rq_make(&q1, p->output_zero_point, &fq[1]);
+#endif
             for (int32_t ox = 0; ox < out_w; ox += 2) {
                 const int pair_px = ox + 1 < out_w;
                 const int32_t ixb = ixa + stride;
                 int32_t a0 = q0.bias, a1 = q1.bias, a2 = q0.bias, a3 = q1.bias;
                 const int inner_a = ixa >= 0 && ixa + k <= in_w;
                 const int inner_b = ixb >= 0 && ixb + k <= in_w;
-                if (pair_px && inner_a && inner_b) {
-                    const int8_t *xa = in_row + ixa * in_c, *xb = in_row + ixb * in_c;
-                    if (two) {
-                        TILE(tile_pair_2px)(xa, xb, w, len, &a0, &a1, &a2, &a3);
-                    } else {
-                        TILE(tile_one_2px)(xa, xb, w, len, &a0, &a2);
+#if TNN_DSP
+                if (fast && pair_px && inner_a && inner_b) {
+                    /* the run of pixel pairs whose windows are all inside */
+                    int32_t last = (in_w - k - stride + p->pad) / stride;
+                    if (last > out_w - 2) {
+                        last = out_w - 2;
                     }
-                } else if (!pair_px && inner_a && two) {
-                    TILE(tile_pair_1px)(in_row + ixa * in_c, w, len, &a0, &a1);
-                } else if ((k + stride) * in_c <= TNN_CONV1D_WINDOW) {
-                    int8_t win[TNN_CONV1D_WINDOW];
+                    const int32_t n = (last - ox) / 2 + 1;
+                    pair_run(p, in_row + ixa * in_c, w, fq, q0.bias, q1.bias, n, dst,
+                             mean ? msum : 0);
+                    dst += n * dst_step;
+                    ixa += n * 2 * stride;
+                    ox += 2 * (n - 1);
+                    continue;
+                }
+#endif
+                int8_t win[TNN_CONV1D_WINDOW];
+                const int8_t *xa = in_row + ixa * in_c, *xb = in_row + ixb * in_c;
+                int direct = inner_a && (inner_b || !pair_px);
+                if (!direct && (k + stride) * in_c <= TNN_CONV1D_WINDOW) {
                     fill_window(win, in_row, in_w, in_c, ixa, k + (pair_px ? stride : 0),
                                 p->input_zero_point);
-                    if (pair_px && two) {
-                        TILE(tile_pair_2px)(win, win + stride * in_c, w, len, &a0, &a1, &a2, &a3);
-                    } else if (pair_px) {
-                        TILE(tile_one_2px)(win, win + stride * in_c, w, len, &a0, &a2);
-                    } else if (two) {
-                        TILE(tile_pair_1px)(win, w, len, &a0, &a1);
-                    } else {
-                        a0 = tnn_dot_s8(win, w, len, a0);
-                    }
-                } else {
+                    xa = win;
+                    xb = win + stride * in_c;
+                    direct = 1;
+                }
+                if (!direct) {
                     a0 = acc_border(p, in_row, filter, oc, ixa, a0);
                     if (two) {
                         a1 = acc_border(p, in_row, filter, oc + 1, ixa, a1);
@@ -341,6 +431,14 @@ static void conv1d_run(const tnn_conv1d_params *p, const int8_t *input,
                             a3 = acc_border(p, in_row, filter, oc + 1, ixb, a3);
                         }
                     }
+                } else if (pair_px && two) {
+                    TILE(tile_pair_2px)(xa, xb, w, len, &a0, &a1, &a2, &a3);
+                } else if (pair_px) {
+                    TILE(tile_one_2px)(xa, xb, w, len, &a0, &a2);
+                } else if (two) {
+                    TILE(tile_pair_1px)(xa, w, len, &a0, &a1);
+                } else {
+                    a0 = tnn_dot_s8(xa, w, len, a0);
                 }
                 emit(p, &q0, a0, a2, pair_px, dst, ms0);
                 if (two) {
@@ -351,11 +449,11 @@ static void conv1d_run(const tnn_conv1d_params *p, const int8_t *input,
             }
             if (mean) {
                 const int32_t zsum = p->output_zero_point * out_wp;
-                int32_t v = tnn_multiply_by_quantized_multiplier(msum0 - zsum, mean->multiplier,
+                int32_t v = tnn_multiply_by_quantized_multiplier(msum[0] - zsum, mean->multiplier,
                                                                  mean->shift);
                 out_row[oc] = (int8_t)tnn_clamp(v + mean->output_zero_point, -128, 127);
                 if (two) {
-                    v = tnn_multiply_by_quantized_multiplier(msum1 - zsum, mean->multiplier,
+                    v = tnn_multiply_by_quantized_multiplier(msum[1] - zsum, mean->multiplier,
                                                              mean->shift);
                     out_row[oc + 1] = (int8_t)tnn_clamp(v + mean->output_zero_point, -128, 127);
                 }

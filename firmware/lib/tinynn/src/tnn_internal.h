@@ -173,7 +173,16 @@ static inline int32_t tnn_rq_fast(int32_t acc, const tnn_rq *q)
 }
 #define TNN_RQ(acc, q) tnn_rq_fast((acc), (q))
 #else
-#define TNN_RQ(acc, q) tnn_rq_ref((acc), (q))
+/* The same integer without SMMULR: the rounded high word of a 64-bit product
+ * (SMULL and an add on Cortex-M3), under the same TNN_F_FAST bound. */
+static inline int32_t tnn_rq_fast(int32_t acc, const tnn_rq *q)
+{
+    const int64_t a = (int32_t)((uint32_t)acc << q->lshift1);
+    int32_t x = (int32_t)((a * q->mult + ((int64_t)1 << 31)) >> 32);
+    x += (x & q->negmask) >> 31;
+    return (x + q->half) >> q->rshift;
+}
+#define TNN_RQ(acc, q) tnn_rq_fast((acc), (q))
 #endif
 
 #define TNN_INLINE static inline __attribute__((always_inline))
