@@ -86,18 +86,8 @@ def run_host(exe: Path, inputs: np.ndarray, out_bytes: int) -> np.ndarray:
 
 
 def run_tflm(model_bytes: bytes, graph: tflite_import.Graph, inputs: np.ndarray) -> np.ndarray:
-    """Reference: the tflite_micro Python interpreter, one invoke per row."""
-    from tflite_micro import runtime
+    """Reference: the tflite_micro Python interpreter, one invoke per row (the
+    same function tools/bench.py judges the device with)."""
+    from tinyecg.bench import reference_outputs
 
-    interp = runtime.Interpreter.from_bytes(model_bytes)
-    in_t = [graph.tensors[i] for i in graph.inputs]
-    out_t = [graph.tensors[i] for i in graph.outputs]
-    rows = []
-    for row in np.asarray(inputs, dtype=np.int8):
-        off = 0
-        for k, t in enumerate(in_t):
-            interp.set_input(row[off : off + t.size].reshape(t.shape), k)
-            off += t.size
-        interp.invoke()
-        rows.append(np.concatenate([np.asarray(interp.get_output(k), dtype=np.int8).reshape(-1) for k in range(len(out_t))]))
-    return np.stack(rows)
+    return reference_outputs(model_bytes, graph, inputs)
