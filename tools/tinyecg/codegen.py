@@ -84,6 +84,11 @@ def _pad_before(size: int, k: int, stride: int, dilation: int, out: int) -> int:
     return total // 2
 
 
+def _channel_multipliers(s_in, filter_scales, s_out) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Per-output-channel (multiplier, shift) of s_in * s_filter / s_out, as TFLM's Prepare computes them."""
+    return tuple(zip(*(quantize_multiplier(_f64(s_in) * _f64(fs) / _f64(s_out)) for fs in filter_scales)))
+
+
 def _wrap_i32(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=np.int64)
     return (((a + (1 << 31)) % (1 << 32)) - (1 << 31)).astype(np.int64)
@@ -280,6 +285,19 @@ class _Lowerer:
     def t(self, idx: int) -> Tensor:
         return self.g.tensors[idx]
 
+    def conv_geometry(self, op, o, x, y, kh: int, kw: int, oc: int) -> tuple[int, int, int, int]:
+        """Output height/width and SAME padding of a (depthwise) convolution; the
+        output tensor must have the shape TFLite's rules give."""
+        n, ih, iw, _ = x.shape
+        oh = _out_size(o["padding"], ih, kh, o["stride_h"], o["dilation_h"])
+        ow = _out_size(o["padding"], iw, kw, o["stride_w"], o["dilation_w"])
+        if tuple(y.shape) != (n, oh, ow, oc):
+            raise self.fail(op, f"output shape {list(y.shape)} does not match the computed {[n, oh, ow, oc]}")
+        same = o["padding"] == "SAME"
+        pad_t = _pad_before(ih, kh, o["stride_h"], o["dilation_h"], oh) if same else 0
+        pad_l = _pad_before(iw, kw, o["stride_w"], o["dilation_w"], ow) if same else 0
+        return oh, ow, pad_t, pad_l
+
     def data_in(self, op: Op, pos: int = 0) -> Tensor:
         if pos >= len(op.inputs) or op.inputs[pos] < 0:
             raise self.fail(op, f"missing input {pos}")
@@ -426,16 +444,11 @@ class _Lowerer:
         oc, kh, kw, fic = w.shape
         if fic != ic:
             raise self.fail(op, f"grouped convolution (input has {ic} channels, filter {fic}) is not supported")
-        oh = _out_size(o["padding"], ih, kh, o["stride_h"], o["dilation_h"])
-        ow = _out_size(o["padding"], iw, kw, o["stride_w"], o["dilation_w"])
-        if tuple(y.shape) != (n, oh, ow, oc):
-            raise self.fail(op, f"output shape {list(y.shape)} does not match the computed {[n, oh, ow, oc]}")
-        pad_t = _pad_before(ih, kh, o["stride_h"], o["dilation_h"], oh) if o["padding"] == "SAME" else 0
-        pad_l = _pad_before(iw, kw, o["stride_w"], o["dilation_w"], ow) if o["padding"] == "SAME" else 0
+        oh, ow, pad_t, pad_l = self.conv_geometry(op, o, x, y, kh, kw, oc)
         s_in, zp_in = x.qparams()
         s_out, zp_out = y.qparams()
         fscales = self.weights(op, w, 0, oc)
-        mult, shift = zip(*(quantize_multiplier(_f64(s_in) * _f64(fs) / _f64(s_out)) for fs in fscales))
+        mult, shift = _channel_multipliers(s_in, fscales, s_out)
         bias = self.bias(op, 2, oc)
         w2d = w.data.reshape(oc, -1).astype(np.int64)
         folded = _wrap_i32(bias - zp_in * w2d.sum(axis=1))
@@ -475,16 +488,11 @@ class _Lowerer:
             raise self.fail(
                 op, f"filter shape {list(w.shape)} does not fit {ic} input channels x depth multiplier {dm}"
             )
-        oh = _out_size(o["padding"], ih, kh, o["stride_h"], o["dilation_h"])
-        ow = _out_size(o["padding"], iw, kw, o["stride_w"], o["dilation_w"])
-        if tuple(y.shape) != (n, oh, ow, oc):
-            raise self.fail(op, f"output shape {list(y.shape)} does not match the computed {[n, oh, ow, oc]}")
-        pad_t = _pad_before(ih, kh, o["stride_h"], o["dilation_h"], oh) if o["padding"] == "SAME" else 0
-        pad_l = _pad_before(iw, kw, o["stride_w"], o["dilation_w"], ow) if o["padding"] == "SAME" else 0
+        oh, ow, pad_t, pad_l = self.conv_geometry(op, o, x, y, kh, kw, oc)
         s_in, zp_in = x.qparams()
         s_out, zp_out = y.qparams()
         fscales = self.weights(op, w, 3, oc)
-        mult, shift = zip(*(quantize_multiplier(_f64(s_in) * _f64(fs) / _f64(s_out)) for fs in fscales))
+        mult, shift = _channel_multipliers(s_in, fscales, s_out)
         bias = self.bias(op, 2, oc)
         lo, hi = activation_range(o["activation"], y)
         taps = w.data.reshape(kh * kw, oc).astype(np.int64)  # [tap][channel]
