@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tinyecg import calibrate, convert, firmware, qemu  # noqa: E402
+from tinyecg import calibrate, convert, firmware, qemu, report  # noqa: E402
 from tinyecg import data as D  # noqa: E402
 from tinyecg import stream as S  # noqa: E402
 from tinyecg.cli import run_main  # noqa: E402
@@ -84,7 +84,10 @@ def main() -> int:
     print()
     for line in S.summary_lines(rep):
         print("  " + line)
+    strip = report.ecg_strip(args.record, Path(rep["annotations"]), out / f"{args.record}_strip.png",
+                             data_dir=args.data_dir)
     print(f"  report: {out / (args.record + '.json')}, annotations: {rep['annotations']}")
+    print(f"  ECG strip (300-310 s, reference vs device labels): {strip.path}")
     return 0 if rep["lost_events"] == 0 and rep["host_device_mismatches"] == 0 else 1
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tinyecg import firmware, qemu  # noqa: E402
+from tinyecg import firmware, qemu, report  # noqa: E402
 from tinyecg import stream as S  # noqa: E402
 from tinyecg.cli import run_main  # noqa: E402
 from tinyecg.device import Device  # noqa: E402
@@ -60,6 +60,9 @@ def main() -> int:
     ap.add_argument("--sleep-ua", type=positive(float), default=S.POWER_DEFAULTS["sleep_ua"],
                     help="MCU current asleep in WFI, uA (default %(default)g)")
     ap.add_argument("--battery-mah", type=positive(float), default=S.POWER_DEFAULTS["battery_mah"], help="battery, mAh (default %(default)g)")
+    ap.add_argument("--strip-start", type=float, default=300.0,
+                    help="ECG strip picture (<json stem>_strip.png): start in s (default %(default)g; 0 for short records)")
+    ap.add_argument("--strip-seconds", type=positive(float), default=10.0, help="ECG strip length in s (default %(default)g)")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args()
 
@@ -97,7 +100,10 @@ def main() -> int:
     out.write_text(json.dumps(rep, indent=1) + "\n")
     for line in S.summary_lines(rep):
         print(line)
-    print(f"wrote {out} and {rep.get('annotations')}")
+    strip = out.with_name(out.stem + "_strip.png")
+    start = args.strip_start if args.strip_start * S.P.FS_IN < rep["samples_sent"] else 0.0
+    report.ecg_strip(args.record, Path(rep["annotations"]), strip, start, args.strip_seconds, args.data_dir)
+    print(f"wrote {out}, {rep.get('annotations')} and {strip}")
     return 0
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from tinyecg import calibrate
+from tinyecg import data as D
 from tinyecg import stream as S
 from tinyecg.errors import TinyEcgError
 
@@ -127,6 +128,24 @@ def test_annotations_read_back_with_wfdb(tmp_path):
     # a record at 250 Hz gets its annotations at 250 Hz
     S.write_annotations(tmp_path / "r250", evs[:1], 250)
     assert wfdb.rdann(str(tmp_path / "r250"), "tecg").sample[0] == round(1000 * 250 / 360)
+
+
+def test_ecg_strip_draws_both_label_rows(tmp_path):
+    """The strip counts the reference and device beats inside its window (the
+    device's come from the annotation file, at the record's rate)."""
+    from tinyecg import report
+    rec = S.load_stream_record("100")
+    inside = [int(r) for r in rec.ref_r if 360 * 300 <= r < 360 * 310]
+    # a device that found every reference beat in the window, the third one flagged
+    evs = [S.BeatEvent(i, r, 0, 200, i == 2, (0, 0, 0, 0), 1, 150, 150) for i, r in enumerate(inside)]
+    ann = S.write_annotations(tmp_path / "100", evs, rec.fs)
+    strip = report.ecg_strip("100", ann, tmp_path / "strip.png", 300, 10)
+    assert strip.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    ref_in_window = sum(1 for r, s in zip(rec.ref_r, rec.ref_sym) if 360 * 300 <= r < 360 * 310 and s in D.AAMI)
+    assert (strip.reference_beats, strip.device_beats, strip.uncertain) == (ref_in_window, len(inside), 1)
+    assert strip.device_beats >= 10  # ~10 s of sinus rhythm
+    with pytest.raises(TinyEcgError, match="outside the record"):
+        report.ecg_strip("100", ann, tmp_path / "x.png", 99999, 10)
 
 
 @pytest.mark.parametrize("args, msg", [
