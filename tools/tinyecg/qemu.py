@@ -63,7 +63,7 @@ class QemuBoard:
             cmd += ["-icount", "shift=0"]
         return cmd + list(self.extra_args)
 
-    def start(self, timeout: float = 10.0) -> Device:
+    def start(self, timeout: float = 30.0) -> Device:
         for attempt in range(3):  # a port taken between probe and bind: pick another
             port = _free_port()
             self.proc = subprocess.Popen(self.command(port), stdin=subprocess.DEVNULL,
