@@ -32,7 +32,7 @@ CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 
 def _build(out: Path, sanitize: bool) -> Path:
     flags = CFLAGS + (["-g", "-fsanitize=undefined,address", "-fno-sanitize-recover=all"] if sanitize else [])
-    srcs = [str(LIB / "src" / f) for f in ("ecg_preprocess.c", "ecg_features.c")]
+    srcs = sorted(str(p) for p in (LIB / "src").glob("*.c"))     # every ecgdsp source
     subprocess.run(["gcc", *flags, f"-I{LIB / 'include'}", *srcs, str(HARNESS), "-o", str(out)],
                    check=True, capture_output=True, text=True)
     return out
