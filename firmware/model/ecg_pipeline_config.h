@@ -9,12 +9,16 @@
 
 #define ECG_PIPELINE_MODEL_ID "030efb0ab5292315"
 
-/* waveform input: q = ((w * mult + 2^(shift-1)) >> shift) + zp; tflite scale 0.029643459245562553 */
+/* waveform input: WAVE_CHANNELS x 128 interleaved (beat; beat minus template when 2),
+ * q = ((w * mult + 2^(shift-1)) >> shift) + zp; tflite scale 0.029643459245562553 */
+#define ECG_PIPELINE_WAVE_CHANNELS 1
 #define ECG_PIPELINE_WAVE_OFFSET 0
 #define ECG_PIPELINE_WAVE_MULT 1131933750
 #define ECG_PIPELINE_WAVE_SHIFT 36
 #define ECG_PIPELINE_WAVE_ZP (-16)
-/* RR-feature input; tflite scale 0.014797793701291084 */
+/* feature input: the chain's 8 RR features, then the 8 patient-adaptive ones when N_FEAT is 16;
+ * tflite scale 0.014797793701291084 */
+#define ECG_PIPELINE_N_FEAT 8
 #define ECG_PIPELINE_RR_OFFSET 128
 #define ECG_PIPELINE_RR_MULT 1133764691
 #define ECG_PIPELINE_RR_SHIFT 32

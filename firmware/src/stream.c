@@ -3,7 +3,8 @@
  *
  * Samples arrive in STREAM_DATA chunks; each goes through the fixed-point
  * chain (firmware/lib/ecgdsp, bit-exact with tools/tinyecg/preprocess.py);
- * every emitted beat is requantized to the model's int8 inputs, classified
+ * every emitted beat gets the patient-adaptive inputs (ecg_features.c, bit-exact
+ * with tools/tinyecg/features.py), is requantized to the model's int8 inputs, classified
  * with the generated model and reported in one BEAT event with a sequence
  * number.  Flow control: the host keeps at most STREAM_CREDITS chunks
  * unanswered, each answered by an ACK after its events, so the 4 KiB RX ring
@@ -20,6 +21,7 @@
 #include <string.h>
 
 #include "board.h"
+#include "ecg_features.h"
 #include "ecg_preprocess.h"
 
 #ifdef TINYECG_HAVE_MODEL
@@ -33,12 +35,20 @@
 #endif
 #endif
 
-/* The model fits the pipeline: two inputs (waveform 128x1, RR features 8),
- * one output of N class scores, in the order the pipeline config says. */
+/* The model fits the pipeline: two inputs (waveform 128 x 1 or 2 channels -- the beat, and
+ * the beat minus the patient's template --, 8 or 16 features), one output of N class
+ * scores, in the order the pipeline config says. */
+#if defined(STREAM_HAVE_CONFIG)
+#define STREAM_WAVE_BYTES (ECG_WIN * ECG_PIPELINE_WAVE_CHANNELS)
+#endif
 #if defined(STREAM_HAVE_CONFIG) && MODEL_NUM_INPUTS == 2 && MODEL_NUM_OUTPUTS == 1 && \
-    MODEL_INPUT_BYTES == ECG_WIN + ECG_N_FEAT && MODEL_OUTPUT_BYTES == ECG_PIPELINE_NUM_CLASSES && \
-    ((ECG_PIPELINE_WAVE_OFFSET == 0 && ECG_PIPELINE_RR_OFFSET == ECG_WIN && MODEL_INPUT0_BYTES == ECG_WIN) || \
-     (ECG_PIPELINE_RR_OFFSET == 0 && ECG_PIPELINE_WAVE_OFFSET == ECG_N_FEAT && MODEL_INPUT0_BYTES == ECG_N_FEAT))
+    (ECG_PIPELINE_WAVE_CHANNELS == 1 || ECG_PIPELINE_WAVE_CHANNELS == 2) && \
+    (ECG_PIPELINE_N_FEAT == ECG_N_FEAT || ECG_PIPELINE_N_FEAT == ECG_FT_N_FEAT) && \
+    MODEL_INPUT_BYTES == STREAM_WAVE_BYTES + ECG_PIPELINE_N_FEAT && MODEL_OUTPUT_BYTES == ECG_PIPELINE_NUM_CLASSES && \
+    ((ECG_PIPELINE_WAVE_OFFSET == 0 && ECG_PIPELINE_RR_OFFSET == STREAM_WAVE_BYTES && \
+      MODEL_INPUT0_BYTES == STREAM_WAVE_BYTES) || \
+     (ECG_PIPELINE_RR_OFFSET == 0 && ECG_PIPELINE_WAVE_OFFSET == ECG_PIPELINE_N_FEAT && \
+      MODEL_INPUT0_BYTES == ECG_PIPELINE_N_FEAT))
 #define STREAM_MODEL_OK 1
 #define STREAM_N_CLASSES ECG_PIPELINE_NUM_CLASSES
 #define STREAM_INPUT_BYTES MODEL_INPUT_BYTES
@@ -68,10 +78,13 @@ typedef struct {
 
 static stream_state_t st;
 static ecg_chain_t chain;
+static ecg_features_t features;   /* the patient's template and long RR averages */
 static int16_t samples[STREAM_MAX_DELTA_SAMPLES];
 
 #if STREAM_MODEL_OK
 static ecg_beat_t beat;
+static int16_t beat_diff[ECG_WIN];
+static int32_t beat_extra[ECG_FT_N_EXTRA];
 static const ecg_requant_t wave_rq = {ECG_PIPELINE_WAVE_MULT, ECG_PIPELINE_WAVE_SHIFT, ECG_PIPELINE_WAVE_ZP};
 static const ecg_requant_t rr_rq = {ECG_PIPELINE_RR_MULT, ECG_PIPELINE_RR_SHIFT, ECG_PIPELINE_RR_ZP};
 static int8_t model_in[MODEL_INPUT_BYTES];
@@ -109,7 +122,7 @@ static proto_error_t model_check(reply_t *reply)
                        "model dir has no ecg_pipeline_config.h (python -m tinyecg.calibrate --out DIR)");
 #elif !STREAM_MODEL_OK
     return reply_error(reply, ERR_BAD_REQUEST,
-                       "model " MODEL_ID " is not a beat classifier: needs inputs 128x1 + 8, scores out");
+                       "model " MODEL_ID " is not a beat classifier: needs inputs 128x1|2 + 8|16, scores out");
 #else
     if (strcmp(MODEL_ID, ECG_PIPELINE_MODEL_ID) != 0) {
         return reply_error(reply, ERR_BAD_REQUEST,
@@ -134,6 +147,7 @@ proto_error_t cmd_stream_start(const frame_t *req, reply_t *reply)
     }
     memset(&st, 0, sizeof st);
     ecg_chain_init(&chain);
+    ecg_features_init(&features);
     st.active = 1;
     st.flags = flags;
     st.overruns0 = board_uart_overruns();
@@ -167,8 +181,9 @@ static void put_u32(uint8_t *p, uint32_t v)
 static void classify_and_send(void)
 {
     const uint32_t t0 = board_counter_read();
-    ecg_beat_quantize(&beat, &wave_rq, &rr_rq, model_in + ECG_PIPELINE_WAVE_OFFSET,
-                      model_in + ECG_PIPELINE_RR_OFFSET);
+    ecg_features_push(&features, &beat, beat_diff, beat_extra);
+    ecg_features_quantize(&beat, beat_diff, beat_extra, &wave_rq, &rr_rq, ECG_PIPELINE_WAVE_CHANNELS,
+                          ECG_PIPELINE_N_FEAT, model_in + ECG_PIPELINE_WAVE_OFFSET, model_in + ECG_PIPELINE_RR_OFFSET);
     const int rc = model_invoke(model_in, model_out);
     int best = 0;
     for (int k = 1; k < STREAM_N_CLASSES; ++k) {

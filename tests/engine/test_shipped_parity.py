@@ -19,6 +19,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "models" / "arrhythmia" / "model
 
 @pytest.mark.parametrize("variant", sorted(eu.VARIANTS))
 def test_shipped_model_matches_tflite_micro(variant, tmp_path, kernel_variants):
+    from tinyecg import features
     from tinyecg.calibrate import Int8Model, reference_beats
 
     model = SHIPPED.read_bytes()
@@ -31,7 +32,7 @@ def test_shipped_model_matches_tflite_micro(variant, tmp_path, kernel_variants):
     # real beats of a DS1 record through the device's input scaling
     beats, _ = reference_beats(119)
     m = Int8Model(model)
-    qw, qf = m.inputs(beats["windows"][:300], beats["feats"][:300])
+    qw, qf = m.inputs(*features.inputs(beats, slice(0, 300)))
     parts = sorted([(m.quant.wave_index, qw), (m.quant.rr_index, qf)], key=lambda p: p[0])
     real = np.concatenate([p[1].reshape(len(qw), -1) for p in parts], axis=1).astype(np.int8)
     rng = np.random.default_rng(5)

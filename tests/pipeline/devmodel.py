@@ -1,5 +1,5 @@
 """A stand-in beat classifier for pipeline tests: a small two-input Keras CNN of
-the pipeline's shape (waveform 128x1 + 8 RR features -> 4 class softmax) with
+the pipeline's shape (beat and beat-minus-template 128x2 + 16 features -> 4 class softmax) with
 random weights, converted to full int8 with a representative set from one DS1
 record.  Never shipped: it gives the firmware a model of the pipeline's input
 shapes so the stream path can be exercised before, or independently of, the
@@ -20,12 +20,13 @@ def make_dev_model(out: Path, seed: int = 7, rep_record: int = 101) -> Path:
     import tensorflow as tf
     from keras import layers
 
+    from tinyecg import features as F
     from tinyecg import preprocess as P
     from tinyecg.calibrate import reference_beats
 
     keras.utils.set_random_seed(seed)
-    wave = keras.Input(batch_shape=(1, P.WIN, 1), name="wave")
-    rr = keras.Input(batch_shape=(1, P.N_FEAT), name="rr")
+    wave = keras.Input(batch_shape=(1, P.WIN, F.WAVE_CHANNELS), name="wave")
+    rr = keras.Input(batch_shape=(1, F.N_FEAT), name="rr")
     x = wave
     for b, f in enumerate((8, 16, 32, 32)):
         x = layers.Conv1D(f, 7 if b == 0 else 5, padding="same", activation="relu")(x)
@@ -36,7 +37,7 @@ def make_dev_model(out: Path, seed: int = 7, rep_record: int = 101) -> Path:
     model = keras.Model([wave, rr], layers.Dense(4, activation="softmax")(h))
 
     b, _ = reference_beats(rep_record)
-    xw, xf = P.to_float(b["windows"][:300], b["feats"][:300])
+    xw, xf = F.to_float(*F.inputs(b, slice(0, 300)))
 
     def rep():
         for i in range(len(xw)):

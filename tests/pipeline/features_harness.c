@@ -1,14 +1,16 @@
 /*
  * features_harness.c - host driver for the C patient-adaptive stage (tests only).
  *
- *   features_harness det  < samples
- *   features_harness ext  < samples + R list
+ *   features_harness det  WM WS WZ RM RS RZ  < samples
+ *   features_harness ext  WM WS WZ RM RS RZ  < samples + R list
  *
  * stdin:  int32 n, int16 x[n]  (ext: then int32 k, int32 r_j[k], sorted, unique)
- * stdout: int32 n_b, then per beat: int32 r, int16 diff[128], int32 extra[8]
+ * stdout: int32 n_b, then per beat: int32 r, int16 diff[128], int32 extra[8],
+ *         int8 wave[128 * 2], int8 rr[16] (ecg_features_quantize, both channels, 16 features)
  * det: beats from ecg_chain_push (the device's path); ext: frontend +
  * assembler fed the given R positions at R + LAT; every beat then goes
- * through ecg_features_push in order.
+ * through ecg_features_push in order.  WM WS WZ / RM RS RZ: mult, shift, zero
+ * point of the waveform and feature requantizers.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +24,13 @@ static void put(const void *p, size_t n) { if (fwrite(p, 1, n, stdout) != n) exi
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 || (strcmp(argv[1], "det") != 0 && strcmp(argv[1], "ext") != 0)) {
-        fprintf(stderr, "usage: %s det|ext\n", argv[0]);
+    if (argc != 8 || (strcmp(argv[1], "det") != 0 && strcmp(argv[1], "ext") != 0)) {
+        fprintf(stderr, "usage: %s det|ext WM WS WZ RM RS RZ\n", argv[0]);
         return 2;
     }
     const int ext = strcmp(argv[1], "ext") == 0;
+    const ecg_requant_t wq = {(int32_t)atol(argv[2]), (int32_t)atol(argv[3]), (int32_t)atol(argv[4])};
+    const ecg_requant_t rq = {(int32_t)atol(argv[5]), (int32_t)atol(argv[6]), (int32_t)atol(argv[7])};
     int32_t n;
     if (fread(&n, 4, 1, stdin) != 1 || n < 0) return 5;
     int16_t *x = xmalloc((size_t)n * 2);
@@ -70,10 +74,14 @@ int main(int argc, char **argv)
     for (int32_t t = 0; t < n_b; ++t) {
         int16_t diff[ECG_WIN];
         int32_t extra[ECG_FT_N_EXTRA];
+        int8_t wave[ECG_WIN * 2], rr[ECG_FT_N_FEAT];
         ecg_features_push(&ft, &beats[t], diff, extra);
+        ecg_features_quantize(&beats[t], diff, extra, &wq, &rq, 2, ECG_FT_N_FEAT, wave, rr);
         put(&beats[t].r, 4);
         put(diff, sizeof diff);
         put(extra, sizeof extra);
+        put(wave, sizeof wave);
+        put(rr, sizeof rr);
     }
     free(beats);
     free(rj);

@@ -44,20 +44,32 @@ def harness(tmp_path_factory):
     return {"fast": _build(d / "f_fast", False), "san": _build(d / "f_san", True)}
 
 
-def run_c(exe: Path, x, r_j=None):
-    """(r (n,), diff (n,128), extra (n,8)) from the C stage behind the C chain."""
+# A typical requantizer pair and an extreme one (tiny scale, big zero point: clamping).
+RQ_SETS = [
+    (P.Requant.from_scale(P.WAVE_UNIT, 0.0211, -7), P.Requant.from_scale(P.FEAT_UNIT, 0.0157, -128)),
+    (P.Requant.from_scale(P.WAVE_UNIT, 0.00093, 41), P.Requant.from_scale(P.FEAT_UNIT, 0.1, 3)),
+]
+
+
+def run_c(exe: Path, x, r_j=None, rq=RQ_SETS[0], with_inputs: bool = False):
+    """(r (n,), diff (n,128), extra (n,8)) from the C stage behind the C chain;
+    with_inputs: also the int8 model inputs (wave (n,128,2), rr (n,16))."""
     x = np.asarray(x, dtype=np.int16)
     payload = struct.pack("<i", x.size) + x.astype("<i2").tobytes()
     if r_j is not None:
         r_j = np.asarray(r_j, dtype=np.int32)
         payload += struct.pack("<i", r_j.size) + r_j.astype("<i4").tobytes()
-    out = subprocess.run([str(exe), "ext" if r_j is not None else "det"], input=payload,
+    wq, fq = rq
+    args = [str(v) for v in (wq.mult, wq.shift, wq.zp, fq.mult, fq.shift, fq.zp)]
+    out = subprocess.run([str(exe), "ext" if r_j is not None else "det", *args], input=payload,
                          capture_output=True, check=True).stdout
     n = struct.unpack_from("<i", out)[0]
-    rec = np.dtype([("r", "<i4"), ("diff", "<i2", P.WIN), ("extra", "<i4", F.N_EXTRA)])
+    rec = np.dtype([("r", "<i4"), ("diff", "<i2", P.WIN), ("extra", "<i4", F.N_EXTRA),
+                    ("wave", "i1", (P.WIN, F.WAVE_CHANNELS)), ("rr", "i1", F.N_FEAT)])
     b = np.frombuffer(out, dtype=rec, count=n, offset=4)
     assert 4 + b.nbytes == len(out), "trailing bytes from the harness"
-    return b["r"].astype(np.int64), b["diff"].astype(np.int64), b["extra"].astype(np.int64)
+    res = (b["r"].astype(np.int64), b["diff"].astype(np.int64), b["extra"].astype(np.int64))
+    return res + (b["wave"].copy(), b["rr"].copy()) if with_inputs else res
 
 
 def python_streaming(x, r_raw=None):
@@ -195,3 +207,19 @@ def test_whole_record_with_annotations(harness):
     b = P.beats_block(w, r_j)
     diff, extra = F.features_block(b)
     assert_equal(run_c(harness["fast"], r.signal, r_j), (b["r"], diff.astype(np.int64), extra))
+
+
+def test_int8_inputs_equal_input_quant(harness):
+    """ecg_features_quantize == InputQuant.apply(features.inputs(...)) on both requantizer
+    sets: the beat and diff channels interleaved, the 16 features in order, rounding and
+    clamping included."""
+    x = SYNTH["huge_beats_flip_polarity"]
+    for wq, fq in RQ_SETS:
+        r, diff, extra, wave, rr = run_c(harness["san"], x, rq=(wq, fq), with_inputs=True)
+        beats = P.Chain().run(x.tolist())
+        ds = {"windows": np.array([b.window for b in beats]), "diff": diff,
+              "feats": np.array([b.feats for b in beats]), "extra": extra}
+        q = P.InputQuant(wq, fq, 0, 1, F.WAVE_CHANNELS, F.N_FEAT)
+        qw, qf = q.apply(*F.inputs(ds))
+        assert np.array_equal(wave, qw) and np.array_equal(rr, qf)
+        assert (wave == -128).any() and (wave == 127).any()      # clamping exercised

@@ -8,8 +8,10 @@ through the whole chain with the project's own QRS detector
 (fusion exception applied) and SVEB figures and the plain per-class N, S, V,
 F figures with macro-F1; reference Q beats are not scored per class.
 
-The int8 model runs on the ``tflite_micro`` Python interpreter, fed the exact
-int8 bytes the device computes (:class:`tinyecg.preprocess.InputQuant`).
+Classifiers take the integer inputs the device computes (:func:`tinyecg.features.inputs`):
+the int8 model runs on the ``tflite_micro`` Python interpreter, fed the exact
+int8 bytes of the device (:class:`tinyecg.preprocess.InputQuant`); the float
+student and the teacher ensemble see the same integers in float units.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 
 from . import data as D
 from . import ec57
+from . import features as F
 from . import preprocess as P
 from .errors import TinyEcgError
 
@@ -28,6 +31,7 @@ NC = len(D.CLASSES)
 
 
 class KerasClassifier:
+    """A float Keras model (the student, or one teacher network)."""
     kind = "float"
 
     def __init__(self, model):
@@ -39,45 +43,54 @@ class KerasClassifier:
                 raise TinyEcgError(f"{model}: not a loadable Keras model ({type(exc).__name__})") from None
         self.model = model
 
-    def predict(self, windows, feats) -> np.ndarray:
-        xw, xf = P.to_float(windows, feats)
-        if len(xw) == 0:
-            return np.zeros(0, dtype=np.int64)
-        return np.argmax(self.model.predict([xw, xf], batch_size=2048, verbose=0), axis=1)
+    def probs(self, wave, feats) -> np.ndarray:
+        """Class probabilities (n, C) for integer inputs (``features.inputs``)."""
+        if len(wave) == 0:
+            return np.zeros((0, NC), dtype=np.float32)
+        m = self.model
+        xw, xf = F.to_float(wave, feats, m.inputs[0].shape[-1], m.inputs[1].shape[-1])
+        return m.predict([xw, xf], batch_size=4096, verbose=0)
+
+    def predict(self, wave, feats) -> np.ndarray:
+        return np.argmax(self.probs(wave, feats), axis=1) if len(wave) else np.zeros(0, dtype=np.int64)
+
+
+class EnsembleClassifier(KerasClassifier):
+    """The teacher: the mean of its members' class probabilities."""
+    kind = "float ensemble"
+
+    def __init__(self, models):
+        self.members = [KerasClassifier(m) for m in models]
+
+    def probs(self, wave, feats) -> np.ndarray:
+        return np.mean([m.probs(wave, feats) for m in self.members], axis=0)
 
 
 class TfliteClassifier:
-    """One tflite_micro interpreter, reused for every beat (batch 1, int8 in/out)."""
+    """The int8 model on ``tflite_micro`` (:class:`tinyecg.calibrate.Int8Model`: one
+    interpreter reused for every beat, batch 1, the device's int8 inputs)."""
     kind = "int8"
 
     def __init__(self, blob: bytes, arena_size: int = 64 * 1024):
-        from tflite_micro import runtime
+        from .calibrate import Int8Model
         if len(blob) < 8 or bytes(blob[4:8]) != b"TFL3":
             raise TinyEcgError("not a .tflite flatbuffer (no TFL3 identifier)")
         try:
-            self.q = P.InputQuant.from_tflite(blob)
-            self.it = runtime.Interpreter.from_bytes(bytes(blob), arena_size=arena_size)
+            self.model = Int8Model(blob, arena_size)
         except Exception as exc:   # the runtime raises struct.error, RuntimeError, ValueError...
             raise TinyEcgError(f"not a usable tinyecg int8 model: {type(exc).__name__}: {exc}") from None
         self.blob = bytes(blob)
 
-    def quantize_inputs(self, windows, feats):
-        return self.q.wave.apply(windows), self.q.rr.apply(feats)
+    def scores(self, wave, feats) -> np.ndarray:
+        """int8 class scores (n, C) for integer inputs, requantized as the device does."""
+        return self.model.scores(wave, feats)
 
-    def scores(self, windows, feats) -> np.ndarray:
-        qw, qf = self.quantize_inputs(windows, feats)
-        out = np.zeros((len(qw), NC), dtype=np.int8)
-        it = self.it
-        for i in range(len(qw)):
-            it.set_input(qw[i].reshape(1, P.WIN, 1), self.q.wave_index)
-            it.set_input(qf[i].reshape(1, P.N_FEAT), self.q.rr_index)
-            it.invoke()
-            out[i] = it.get_output(0).reshape(-1)
-        return out
+    def confidence(self, scores) -> np.ndarray:
+        return self.model.confidence(scores)
 
-    def predict(self, windows, feats) -> np.ndarray:
+    def predict(self, wave, feats) -> np.ndarray:
         # argmax of int8 scores; ties go to the lowest class index (as np.argmax and the firmware)
-        return np.argmax(self.scores(windows, feats), axis=1)
+        return np.argmax(self.scores(wave, feats), axis=1)
 
 
 def load_classifier(path):
@@ -102,12 +115,12 @@ def evaluate_dataset(clf, ds: dict, progress: bool = False, desc: str = "", per_
     if per_record:
         for r in tqdm(recs, desc=desc, unit="rec", disable=not progress, dynamic_ncols=True):
             m = ds["rec"] == r
-            preds[m] = clf.predict(ds["windows"][m], ds["feats"][m])
+            preds[m] = clf.predict(*F.inputs(ds, m))
     else:
         chunk = 2000
         for s in tqdm(range(0, len(preds), chunk), desc=desc, unit="chunk", disable=not progress,
                       dynamic_ncols=True):
-            preds[s:s + chunk] = clf.predict(ds["windows"][s:s + chunk], ds["feats"][s:s + chunk])
+            preds[s:s + chunk] = clf.predict(*F.inputs(ds, slice(s, s + chunk)))
     out = ec57.beat_statistics(ec57.matrix_from_labels(ds["y"], preds))
     if per_record:
         out["per_record"] = {str(int(r)): _record_row(ec57.beat_statistics(
@@ -134,7 +147,7 @@ def evaluate_with_detector(clf, records, data_dir=None, progress: bool = False,
     mats, rows = [], {}
     for rec in tqdm(records, desc=f"detector {clf.kind}", unit="rec", disable=not progress, dynamic_ncols=True):
         b = record_beats(rec, data_dir, detector=True)
-        pred = clf.predict(b["windows"], b["feats"])
+        pred = clf.predict(*F.inputs(b))
         # scored at the record's 360 Hz sample numbers, as the device's BEAT events are
         cmp_ = ec57.compare(b["ref_r_raw"], ec57.aami_labels(b["ref_sym"]), P.j_to_raw(b["r"]), pred, P.FS_IN,
                             start_s=start_s)

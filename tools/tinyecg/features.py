@@ -178,3 +178,25 @@ def features_block(b: dict, spec: FeatureSpec = SPEC) -> tuple[np.ndarray, np.nd
         diff[i] = d
         extra[i] = e
     return diff, extra
+
+
+# ------------------------------------------------------------ model inputs
+def inputs(ds: dict, mask=None) -> tuple[np.ndarray, np.ndarray]:
+    """Integer model inputs of beats: wave (n, 128, 2) = [beat, beat minus template]
+    and feats (n, 16) = the chain's 8 RR features then the 8 extra ones.
+
+    `ds` holds ``windows``, ``diff``, ``feats``, ``extra`` (``train.record_beats``);
+    `mask` selects beats. A model with one waveform channel and 8 features
+    (the first-generation classifier) takes the first channel and features.
+    """
+    pick = (lambda a: a) if mask is None else (lambda a: a[mask])
+    wave = np.stack([pick(ds["windows"]), pick(ds["diff"])], axis=-1).astype(np.int16)
+    feats = np.concatenate([pick(ds["feats"]), pick(ds["extra"])], axis=1).astype(np.int64)
+    return wave, feats
+
+
+def to_float(wave, feats, channels: int = WAVE_CHANNELS, n_feat: int = N_FEAT):
+    """Float model inputs from integer ones (the first `channels` and `n_feat`):
+    (n, 128, channels) in units of WAVE_UNIT and (n, n_feat) in units of FEAT_UNIT."""
+    return (np.asarray(wave)[..., :channels].astype(np.float32) * np.float32(P.WAVE_UNIT),
+            np.asarray(feats)[:, :n_feat].astype(np.float32) * np.float32(P.FEAT_UNIT))

@@ -363,14 +363,26 @@ class Requant:
 
 @dataclass
 class InputQuant:
+    """The integer requantizers of a beat classifier's two int8 inputs and their layout.
+
+    The waveform input is (WIN, channels): channel 0 the beat window, channel 1
+    (when the model has it) the beat minus the patient's template
+    (:mod:`tinyecg.features`); the feature input is the chain's N_FEAT RR
+    features, then (when the model has them) the extra patient-adaptive ones.
+    Both channels share one scale, as all features do.
+    """
     wave: Requant
     rr: Requant
     wave_index: int      # tflite input index of the waveform tensor
     rr_index: int
+    wave_channels: int = 1
+    n_feat: int = N_FEAT
 
     @classmethod
     def from_tflite(cls, model: bytes) -> "InputQuant":
         from tflite_micro import runtime
+
+        from . import features
         it = runtime.Interpreter.from_bytes(bytes(model), arena_size=256 * 1024)
         found = {}
         for k in range(2):
@@ -382,18 +394,24 @@ class InputQuant:
             qp = det["quantization_parameters"]
             if det["dtype"] != np.int8 or len(qp["scales"]) != 1:
                 raise ValueError("model input is not per-tensor int8")
-            kind = "wave" if shape[-2:] == (WIN, 1) or shape[-1] == WIN else (
-                "rr" if shape[-1] == N_FEAT else None)
-            if kind is None:
+            if len(shape) == 3 and shape[1] == WIN and shape[2] in (1, features.WAVE_CHANNELS):
+                kind, size = "wave", shape[2]
+            elif len(shape) == 2 and shape[1] in (N_FEAT, features.N_FEAT):
+                kind, size = "rr", shape[1]
+            else:
                 raise ValueError(f"unexpected input shape {shape}")
-            found[kind] = (k, float(qp["scales"][0]), int(qp["zero_points"][0]))
+            found[kind] = (k, float(qp["scales"][0]), int(qp["zero_points"][0]), size)
         if set(found) != {"wave", "rr"}:
             raise ValueError("model must have a waveform and an RR-feature input")
-        (wi, ws, wz), (ri, rs, rz) = found["wave"], found["rr"]
-        return cls(Requant.from_scale(WAVE_UNIT, ws, wz), Requant.from_scale(FEAT_UNIT, rs, rz), wi, ri)
+        (wi, ws, wz, wc), (ri, rs, rz, nf) = found["wave"], found["rr"]
+        return cls(Requant.from_scale(WAVE_UNIT, ws, wz), Requant.from_scale(FEAT_UNIT, rs, rz), wi, ri, wc, nf)
 
+    def apply(self, wave, feats) -> tuple[np.ndarray, np.ndarray]:
+        """int8 model inputs (n, WIN, channels), (n, n_feat) from the integer ones
+        (``features.inputs``: all channels and features; the model's are taken)."""
+        return (self.wave.apply(np.asarray(wave)[..., :self.wave_channels]),
+                self.rr.apply(np.asarray(feats)[:, :self.n_feat]))
 
-def to_float(windows: np.ndarray, feats: np.ndarray):
-    """Float model inputs from the chain's integers: (n,128,1), (n,8) float32."""
-    return (np.asarray(windows, dtype=np.float32)[..., None] * np.float32(WAVE_UNIT),
-            np.asarray(feats, dtype=np.float32) * np.float32(FEAT_UNIT))
+    @property
+    def input_bytes(self) -> int:
+        return WIN * self.wave_channels + self.n_feat

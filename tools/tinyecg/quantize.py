@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import TinyEcgError
-from .preprocess import N_FEAT, WIN
+from .preprocess import WIN
 
 
 def _load_keras(model_or_path):
@@ -29,13 +29,21 @@ def _load_keras(model_or_path):
     return model_or_path
 
 
+def _batch1(model, name: str):
+    """A batch-1 wrapper: static shapes everywhere, as the static-memory engine wants."""
+    import keras
+    wave = keras.Input(batch_shape=(1, WIN, int(model.inputs[0].shape[-1])), name="wave")
+    rr = keras.Input(batch_shape=(1, int(model.inputs[1].shape[-1])), name="rr")
+    return keras.Model([wave, rr], model([wave, rr]), name=name)
+
+
 def quantize_keras(keras_path_or_model, representative_data, out_path=None, n_samples: int = 1000,
                    seed: int = 0) -> bytes:
     """Convert to a full-int8 .tflite with batch 1; write it to out_path if given.
 
-    representative_data: (waves (n,128,1) float32, feats (n,8) float32) -- the
-    float model inputs (preprocess.to_float of chain outputs) -- or a callable
-    yielding [wave (1,128,1), rr (1,8)] lists.  At most n_samples are used,
+    representative_data: (waves (n,128,C) float32, feats (n,F) float32) -- the
+    float model inputs (features.to_float of chain outputs) -- or a callable
+    yielding [wave (1,128,C), rr (1,F)] lists.  At most n_samples are used,
     drawn with a fixed seed.
     """
     import tensorflow as tf
@@ -44,11 +52,8 @@ def quantize_keras(keras_path_or_model, representative_data, out_path=None, n_sa
     if len(model.inputs) != 2:
         raise TinyEcgError("model must have two inputs (waveform, RR features)")
 
-    import keras
-    # a batch-1 wrapper: static shapes everywhere, as the static-memory engine wants
-    wave = keras.Input(batch_shape=(1, WIN, 1), name="wave")
-    rr = keras.Input(batch_shape=(1, N_FEAT), name="rr")
-    fixed = keras.Model([wave, rr], model([wave, rr]), name="tinyecg_batch1")
+    fixed = _batch1(model, "tinyecg_batch1")
+    channels, n_feat = int(model.inputs[0].shape[-1]), int(model.inputs[1].shape[-1])
 
     if callable(representative_data):
         gen = representative_data
@@ -56,8 +61,8 @@ def quantize_keras(keras_path_or_model, representative_data, out_path=None, n_sa
         waves, feats = representative_data
         waves = np.asarray(waves, dtype=np.float32)
         feats = np.asarray(feats, dtype=np.float32)
-        if waves.shape[1:] != (WIN, 1) or feats.shape[1:] != (N_FEAT,) or len(waves) != len(feats):
-            raise TinyEcgError(f"representative data must be (n,{WIN},1) and (n,{N_FEAT}) arrays")
+        if waves.shape[1:] != (WIN, channels) or feats.shape[1:] != (n_feat,) or len(waves) != len(feats):
+            raise TinyEcgError(f"representative data must be (n,{WIN},{channels}) and (n,{n_feat}) arrays")
         rng = np.random.default_rng(seed)
         idx = rng.permutation(len(waves))[:n_samples]
 
@@ -95,52 +100,64 @@ def tflite_ops(blob: bytes) -> list[str]:
     return ops
 
 
-def representative_from_ds1(records=None, data_dir=None, n: int = 1000, seed: int = 1):
+def representative_from_ds1(records=None, data_dir=None, n: int = 1000, seed: int = 1, channels=None,
+                            n_feat=None):
     """Float inputs of n beats drawn from DS1 records (class-stratified, as training does).
 
     With records=None (the default training records) and the default seed this is
-    exactly the calibration set tools/train.py used, so quantize_keras(model.keras,
-    representative_from_ds1()) reproduces the shipped model_int8.tflite.
+    exactly the calibration set tools/train.py used for the shipped student, so
+    quantize_keras(model.keras, representative_from_ds1()) reproduces model_int8.tflite.
     """
-    from .data import DS2
-    from .preprocess import to_float
+    from .cv import check_records
+    from .features import N_FEAT, WAVE_CHANNELS, to_float
     from .train import TrainConfig, _rep_subset, build_dataset
     if records is None:
-        records = TrainConfig().train_records
-    if set(int(r) for r in records) & set(DS2):
-        raise TinyEcgError("representative set must not use DS2 (test) records")
+        records = TrainConfig().records
+    check_records(records, "the quantization calibration set")
     ds = build_dataset(records, data_dir)
-    return to_float(*_rep_subset(ds, seed, n))
+    return to_float(*_rep_subset(ds, seed, n), channels or WAVE_CHANNELS, n_feat or N_FEAT)
 
 
 def float_tflite(keras_path_or_model) -> bytes:
     """The same model as a float32 .tflite (batch 1): the size the int8 model is compared with."""
-    import keras
     import tensorflow as tf
-    model = _load_keras(keras_path_or_model)
-    wave = keras.Input(batch_shape=(1, WIN, 1), name="wave")
-    rr = keras.Input(batch_shape=(1, N_FEAT), name="rr")
-    fixed = keras.Model([wave, rr], model([wave, rr]), name="tinyecg_batch1_float")
+    fixed = _batch1(_load_keras(keras_path_or_model), "tinyecg_batch1_float")
     return bytes(tf.lite.TFLiteConverter.from_keras_model(fixed).convert())
 
 
-def min_arena_bytes(blob: bytes, lo: int = 1024, hi: int = 256 * 1024, step: int = 256) -> int:
-    """Smallest tflite_micro arena (rounded up to `step`) in which the model allocates and runs."""
-    from tflite_micro import runtime
-
-    def ok(n):
-        try:
-            it = runtime.Interpreter.from_bytes(bytes(blob), arena_size=n)
-            it.invoke()
-            return True
-        except Exception:
-            return False
-    import sys
-    sys.stderr.flush()
-    saved = os.dup(2)                       # the runtime logs failed allocations on C stderr
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
+_ARENA_PROBE = """
+import sys
+from tflite_micro import runtime
+blob = open(sys.argv[1], "rb").read()
+for n in map(int, sys.argv[2:]):
     try:
+        it = runtime.Interpreter.from_bytes(blob, arena_size=n)
+        it.invoke()
+        print(n, 1, flush=True)
+    except Exception:
+        print(n, 0, flush=True)
+"""
+
+
+def min_arena_bytes(blob: bytes, lo: int = 1024, hi: int = 256 * 1024, step: int = 256) -> int:
+    """Smallest tflite_micro arena (rounded up to `step`) in which the model allocates and runs.
+
+    Each size is tried in a child process: the pinned tflite_micro crashes
+    (SIGSEGV) on some arenas that are just too small instead of failing, and
+    it logs failed allocations on the C stderr; a crash counts as "does not fit".
+    """
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.tflite"
+        path.write_bytes(bytes(blob))
+
+        def ok(n: int) -> bool:
+            r = subprocess.run([sys.executable, "-c", _ARENA_PROBE, str(path), str(n)], capture_output=True,
+                               text=True)
+            return r.returncode == 0 and r.stdout.split() == [str(n), "1"]
         if not ok(hi):
             raise TinyEcgError(f"model does not fit a {hi} B arena")
         while hi - lo > step:
@@ -149,8 +166,4 @@ def min_arena_bytes(blob: bytes, lo: int = 1024, hi: int = 256 * 1024, step: int
                 hi = mid
             else:
                 lo = mid
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
     return hi

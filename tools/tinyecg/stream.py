@@ -6,9 +6,9 @@ docs/pipeline.md):
 * :func:`stream_samples` -- the host end of the STREAM_* protocol: chunks with
   credit-based flow control and go-back-N resend (a chunk lost to a malformed
   frame is resent from the device's ``next``), BEAT events collected in order.
-* :func:`host_reference` -- the same Python chain (:mod:`tinyecg.preprocess`)
-  and the ``tflite_micro`` interpreter on the same samples: what the device
-  must say, beat for beat.
+* :func:`host_reference` -- the same Python chain (:mod:`tinyecg.preprocess`,
+  :mod:`tinyecg.features`) and the ``tflite_micro`` interpreter on the same
+  samples: what the device must say, beat for beat.
 * :func:`score` -- EC57 beat-by-beat scoring (:mod:`tinyecg.ec57`, bxb's
   conventions): QRS, VEB and SVEB Se/+P and the per-class figures.
 * :func:`power_estimate` -- CPU duty cycle, average current and battery life
@@ -28,6 +28,7 @@ import numpy as np
 
 from . import data as D
 from . import ec57
+from . import features as F
 from . import preprocess as P
 from .device import Device, DeviceError, DeviceTimeout
 from .errors import TinyEcgError
@@ -313,15 +314,19 @@ class HostBeats:
 
 def host_reference(x, model, uncertain_below: int) -> HostBeats:
     """The device's computation in Python: chain (vectorised twin of the streaming
-    reference) + tflite_micro on the same int8 inputs."""
+    reference), the patient-adaptive stage (:mod:`tinyecg.features`) and
+    tflite_micro on the same int8 inputs."""
     w = P.frontend_block(np.asarray(x, dtype=np.int16))
     r = P.detect_block(w)
     b = P.beats_block(w, r)
-    qw, qf = model.inputs(b["windows"], b["feats"])
+    b["diff"], b["extra"] = F.features_block(b)
+    qw, qf = model.inputs(*F.inputs(b))
     scores = model.scores_q(qw, qf)
     conf = model.confidence(scores) if len(scores) else np.zeros(0, dtype=np.int64)
+    qw = qw.reshape(len(qw), -1)                       # (beat, sample, channel) order, as the device
     order = [qw, qf] if model.quant.wave_index == 0 else [qf, qw]
-    inputs = np.concatenate(order, axis=1) if len(qw) else np.zeros((0, P.WIN + P.N_FEAT), dtype=np.int8)
+    inputs = (np.concatenate(order, axis=1) if len(qw)
+              else np.zeros((0, model.quant.input_bytes), dtype=np.int8))
     return HostBeats(r=P.j_to_raw(b["r"]), cls=np.argmax(scores, axis=1) if len(scores) else np.zeros(0, int),
                      scores=scores, confidence=conf, uncertain=conf < uncertain_below, inputs=inputs,
                      pre=b["pre"], post=b["post"])

@@ -13,6 +13,7 @@
  *   FeatureSpec / SPEC             ECG_FT_* constants
  *   Features.push(window, pre,     ecg_features_push(&ft, &beat, diff, extra)
  *                 post, feats)
+ *   InputQuant.apply(*inputs(...)) ecg_features_quantize(&beat, diff, extra, ...)
  *
  * Bit-exact with the Python (tests/pipeline/test_features_parity.py).  C99,
  * no malloc, no floating point; about 0.6 KiB of state.
@@ -63,6 +64,13 @@ void ecg_features_init(ecg_features_t *ft);
  * features.EXTRA_NAMES; then the template and averages learn from the beat. */
 void ecg_features_push(ecg_features_t *ft, const ecg_beat_t *beat, int16_t diff[ECG_WIN],
                        int32_t extra[ECG_FT_N_EXTRA]);
+
+/* The model's two int8 inputs for a beat (Python: InputQuant.apply(*features.inputs(...))):
+ * wave[k * channels + c] for channel c = 0 (the beat window) and, when channels is 2,
+ * c = 1 (diff); rr[0..7] the chain's features and, when n_feat is 16, rr[8..15] extra. */
+void ecg_features_quantize(const ecg_beat_t *beat, const int16_t diff[ECG_WIN],
+                           const int32_t extra[ECG_FT_N_EXTRA], const ecg_requant_t *wave_rq,
+                           const ecg_requant_t *rr_rq, int channels, int n_feat, int8_t *wave, int8_t *rr);
 
 #ifdef __cplusplus
 }

@@ -115,3 +115,18 @@ void ecg_features_push(ecg_features_t *ft, const ecg_beat_t *beat, int16_t diff[
     const int32_t sh = min_i32(ECG_FT_VLONG_SHIFT, bit_length(ft->count));
     ft->vlong += ((pre << 4) - ft->vlong) >> sh;
 }
+
+void ecg_features_quantize(const ecg_beat_t *beat, const int16_t diff[ECG_WIN],
+                           const int32_t extra[ECG_FT_N_EXTRA], const ecg_requant_t *wave_rq,
+                           const ecg_requant_t *rr_rq, int channels, int n_feat, int8_t *wave, int8_t *rr)
+{
+    for (int k = 0; k < ECG_WIN; ++k) {
+        wave[k * channels] = ecg_requant_apply(wave_rq, beat->window[k]);
+        if (channels > 1) {
+            wave[k * channels + 1] = ecg_requant_apply(wave_rq, diff[k]);
+        }
+    }
+    for (int k = 0; k < n_feat; ++k) {
+        rr[k] = ecg_requant_apply(rr_rq, k < ECG_N_FEAT ? beat->feats[k] : extra[k - ECG_N_FEAT]);
+    }
+}
