@@ -162,7 +162,7 @@ def test_raw_and_delta_encodings_agree(pipe):
         res = S.stream_samples(pipe.dev, x, flags=S.FLAG_INPUTS, encoding=enc)
         host.uncertain = host.confidence < res.info.uncertain_below
         _check_stream(res, host)
-        assert all(ev.inputs is not None and len(ev.inputs) == 136 for ev in res.events)
+        assert all(ev.inputs is not None and len(ev.inputs) == pipe.model.quant.input_bytes for ev in res.events)
 
 
 def test_realtime_pacing_sleeps_between_chunks(pipe, qemu_only):
@@ -190,7 +190,7 @@ def test_stream_command_errors(pipe):
     assert _err(dev.request(S.STREAM_START, b"\x80", allow_error=True))[0] == ErrorCode.BAD_REQUEST
     assert _err(dev.request(S.STREAM_START, b"\x00\x00", allow_error=True))[0] == ErrorCode.BAD_LENGTH
     info = S.StartInfo.parse(dev.request(S.STREAM_START, b"\x00").body)
-    assert (info.credits, info.max_samples, info.fs, info.input_bytes) == (3, 500, 360, 136)
+    assert (info.credits, info.max_samples, info.fs, info.input_bytes) == (3, 500, 360, pipe.model.quant.input_bytes)
     # malformed chunks: odd body, too many samples, count mismatch, int16 overflow
     for body, msg in ((struct.pack("<I", 0) + b"\x01\x02\x03", S.STREAM_DATA),
                       (struct.pack("<I", 0) + bytes(1002), S.STREAM_DATA),
