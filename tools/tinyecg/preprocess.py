@@ -65,6 +65,21 @@ assert LAT >= POST and LAT >= PEAK_K + R_SEARCH_A
 assert W_RING > LAT + PRE and W_RING > PEAK_K + R_SEARCH_A + 4
 
 
+#: Raw samples appended at the end of a recording (copies of its last sample)
+#: so that the beats of its last seconds are still reported: the chain holds
+#: BL_DELAY + LAT samples at 180 Hz before an R is out.  tools/stream.py sends
+#: them after the record, as a device does when a recording stops.
+TAIL_SAMPLES = 2 * (BL_DELAY + LAT) + 16
+
+
+def with_tail(x) -> np.ndarray:
+    """x followed by TAIL_SAMPLES copies of its last sample (int16)."""
+    x = np.asarray(x, dtype=np.int16)
+    if x.size == 0:
+        return x
+    return np.concatenate([x, np.full(TAIL_SAMPLES, x[-1], dtype=np.int16)])
+
+
 def raw_to_j(r):
     """Raw 360 Hz sample index -> 180 Hz chain index (round half up)."""
     return (np.asarray(r, dtype=np.int64) + 3) >> 1 if not isinstance(r, int) else (r + 3) >> 1
