@@ -81,9 +81,11 @@ def main(argv=None) -> int:
         t, n = row["tinyecg"], row["neurokit2"]
         print(f"| {row['record']} | {t['fn']} | {t['fp']} | {n['fn']} | {n['fp']} |")
     gross = {d: ec57.gross([row[d]["matrix"] for row in rows])["qrs"] for d in DETECTORS}
+    t, n = gross["tinyecg"], gross["neurokit2"]
+    print(f"| **gross** | **{t['fn']}** | **{t['fp']}** | **{n['fn']}** | **{n['fp']}** |")
     for d in DETECTORS:
         g = gross[d]
-        print(f"| **{d} gross** | {g['fn']} | {g['fp']} | Se {g['se']} | +P {g['ppv']} |")
+        print(f"{d:10s} gross Se {g['se']:.2f}  +P {g['ppv']:.2f}  (TP {g['tp']}, FN {g['fn']}, FP {g['fp']})")
     if args.json:
         args.json.write_text(json.dumps({"records": args.records, "match_ms": 150, "from_seconds": 300,
                                          "per_record": rows, "gross": gross}, indent=1))
