@@ -182,10 +182,10 @@ def result_of(test: dict, runs: list[dict]) -> dict:
     return {"verdict": verdict, "counts": dict(total), "per_run": per_run}
 
 
-def traceability(ev: Evidence, junit_files: list[Path], commit: str | None) -> dict:
+def traceability(ev: Evidence, runs: list[dict], commit: str | None) -> dict:
+    """`runs`: :func:`read_junit` of each JUnit file of the last test run."""
     index = test_index()
     doc = parse_verification(ev.read_text(VERIFICATION_DOC, "guarantees and the tests that hold them"), index)
-    runs = [read_junit(ev, p) for p in junit_files if Path(p).is_file()]
     verdicts = Counter()
     for g in doc["groups"]:
         for row in g["rows"]:
