@@ -136,7 +136,7 @@ def markdown(text: str, shift: int = 2) -> str:
 
 def verdict(v: str) -> Raw:
     cls = {"passed": "ok", "FAILED": "bad", "broken reference": "bad", "not run": "warn",
-           "skipped": "warn", "no test named": "warn"}.get(v, "")
+           "skipped": "warn", "partly run": "warn", "no test named": "warn"}.get(v, "")
     return Raw(f'<span class="v {cls}">{esc(v)}</span>')
 
 
@@ -162,7 +162,7 @@ tr.avg td { font-style: italic; background: #f8fafb; }
 table.kv td:first-child { width: 260px; }
 table.matrix td.num { min-width: 56px; }
 code, .hash { font-family: "DejaVu Sans Mono", monospace; font-size: 12px; word-break: break-all; }
-.v { padding: 1px 6px; border-radius: 3px; font-weight: bold; }
+.v { padding: 1px 6px; border-radius: 3px; font-weight: bold; white-space: nowrap; }
 .ok { background: #d8f0d8; color: #145214; }
 .bad { background: #f7d4d4; color: #7a1010; }
 .warn { background: #fbecc8; color: #6a4a00; }

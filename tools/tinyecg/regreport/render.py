@@ -159,7 +159,7 @@ def _stat(g: str, k: str) -> str:
 
 
 def ec57_records_table(e: dict) -> str:
-    heads = ["record", "reference beats", "events", "lost", "mismatches", "uncertain"] + \
+    heads = ["record", "reference beats", "events", "lost", "mismatches", "uncertain (whole stream)"] + \
         [_stat(g, k) for g, k in STAT_COLUMNS]
     rows, classes = [], []
     for r in e["records"]:
@@ -277,6 +277,9 @@ def equivalence(rep: dict) -> str:
                              {"passed": "passed", "failure": "FAILED", "error": "FAILED"}.get(r["outcome"], r["outcome"])),
                            r["vectors"], " / ".join(x for x in (r["target"], r["kernels"]) if x) or None]
                           for r in q["suite"]]))
+    elif rep["traceability"]["junit"]:
+        out.append(_note("The test run(s) read (section 8) hold no parity test: the suite's parity results are not "
+                         "part of this report.", "alert"))
     else:
         out.append(_note("No JUnit XML of a test run was found: the suite's parity results are not part of this "
                          "report (run `make test`).", "alert"))
@@ -311,7 +314,8 @@ def resources(rep: dict, images: dict) -> str:
     cp = s["current_profile"]
     out.append(f"<h3>Per beat and per sample, duty cycle and battery (streams of section 5, {esc(s['counter'])})</h3>")
     out.append(_note(f"Current profile assumed: {cp['run_ma']} mA running at {cp['clock_hz'] / 1e6:g} MHz, "
-                     f"{cp['sleep_ua']:g} uA asleep, {cp['battery_mah']:g} mAh battery. {cp['note']}."))
+                     f"{cp['sleep_ua']:g} uA asleep, {cp['battery_mah']:g} mAh battery. {cp['note']}. "
+                     f"The {s['note']}."))
     out.append(kv_table({f"{s['counter']} per beat (mean over beats)": s["per_beat_mean_over_beats"],
                          f"{s['counter']} per beat (max)": s["per_beat_max"],
                          "duty cycle % (min / mean / max)": f"{s['duty_cycle_pct']['min']} / "
@@ -341,13 +345,15 @@ def traceability(rep: dict) -> str:
     if t["results_of_unknown_commit"]:
         out.append(_note(f"{', '.join(t['results_of_unknown_commit'])} do not record the commit they tested.", "alert"))
     out.append(_note("Each guarantee of docs/verification.md, the test ids that hold it, and their result in the "
-                     "test run(s) above: passed = every matching test case passed; not run = no result recorded."))
+                     "test run(s) above: passed = every matching test case passed; partly run = some of the file's "
+                     "tests have no result; not run = no result recorded."))
     for g in t["groups"]:
         rows = []
         for row in g["rows"]:
             tests = Raw("<br>".join(
                 f"<code>{esc(x['id'])}</code> {verdict(x['verdict'])} <small>{esc(_counts(x.get('counts', {})))}"
-                f"</small>" for x in row["tests"]) or DASH)
+                + (f"; not run: {esc(', '.join(x['not_run']))}" if x.get("not_run") else "") + "</small>"
+                for x in row["tests"]) or DASH)
             rows.append([markdown(row["claim"], 0), tests, verdict(row["verdict"]), markdown(row["evidence"], 0)
                          if row["evidence"] else None])
         out.append(f"<h3>{markdown(g['title'], 0).replace('<p>', '').replace('</p>', '')}</h3>"

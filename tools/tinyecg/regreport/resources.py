@@ -69,6 +69,9 @@ def stream_costs(reports: list[dict]) -> dict:
     duty = [r["power"]["duty_cycle_pct"] for r in reports]
     hours = [r["power"]["battery_hours"] for r in reports]
     return {"records": rows, "counter": reports[0]["device"].get("counter"),
+            "note": "counter figures of a stream include the UART receive interrupts that happen to arrive during "
+                    "a computation, so they vary by a few hundredths of a percent from run to run; the model's "
+                    "INFER figures above are exact",
             "per_beat_mean_over_beats": round(float(np.average(per_beat, weights=beats))) if beats.sum() else None,
             "per_beat_max": max(r["device"].get("max_beat_units") or 0 for r in reports),
             "duty_cycle_pct": {"min": min(duty), "max": max(duty), "mean": round(float(np.mean(duty)), 3)},

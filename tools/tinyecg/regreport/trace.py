@@ -161,25 +161,35 @@ def _matches(case: dict, test: dict) -> bool:
     return case["classname"] == want_class and case["name"].split("[", 1)[0] == fn
 
 
-def result_of(test: dict, runs: list[dict]) -> dict:
-    """Outcome counts of one test id in each run, and an overall verdict."""
-    per_run, total = {}, Counter()
+def result_of(test: dict, runs: list[dict], index: dict[str, set]) -> dict:
+    """Outcome counts of one test id in each run, and an overall verdict.  A whole
+    file whose test functions did not all run is "partly run", not "passed"."""
+    per_run, total, ran = {}, Counter(), set()
     for run in runs:
-        c = Counter(case["outcome"] for case in run["cases"] if _matches(case, test))
+        cases = [case for case in run["cases"] if _matches(case, test)]
+        c = Counter(case["outcome"] for case in cases)
+        ran |= {case["name"].split("[", 1)[0] for case in cases}
         if c:
             per_run[run["file"]] = dict(c)
             total.update(c)
+    defined = {n for n in index.get(test["file"], set()) if "::" not in n and n.startswith("test")}
+    missing = sorted(defined - ran) if test["exists"] and not test["name"] else []
     if not test["exists"]:
         verdict = "broken reference"
     elif not total:
         verdict = "not run"
     elif total["failure"] or total["error"]:
         verdict = "FAILED"
+    elif missing:
+        verdict = "partly run"
     elif total["passed"]:
         verdict = "passed"
     else:
         verdict = "skipped"
-    return {"verdict": verdict, "counts": dict(total), "per_run": per_run}
+    out = {"verdict": verdict, "counts": dict(total), "per_run": per_run}
+    if missing:
+        out["not_run"] = missing
+    return out
 
 
 def traceability(ev: Evidence, runs: list[dict], commit: str | None) -> dict:
@@ -190,12 +200,12 @@ def traceability(ev: Evidence, runs: list[dict], commit: str | None) -> dict:
     for g in doc["groups"]:
         for row in g["rows"]:
             for t in row["tests"]:
-                t.update(result_of(t, runs))
+                t.update(result_of(t, runs, index))
                 verdicts[t["verdict"]] += 1
             vs = {t["verdict"] for t in row["tests"]}
             row["verdict"] = ("no test named" if not row["tests"] else
-                              next((v for v in ("FAILED", "broken reference", "not run", "skipped") if v in vs),
-                                   "passed"))
+                              next((v for v in ("FAILED", "broken reference", "not run", "partly run", "skipped")
+                                    if v in vs), "passed"))
     problems = [{"test": f"{c['classname']}::{c['name']}", "outcome": c["outcome"], "run": r["file"],
                  "message": c.get("message", "")}
                 for r in runs for c in r["cases"] if c["outcome"] in ("failure", "error", "skipped")]
