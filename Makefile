@@ -1,6 +1,7 @@
 # tinyecg — the two commands that matter:
 #   make demo   end to end on the emulated Cortex-M4F board (QEMU mps2-an386)
 #   make test   the test suite (unit, engine parity, firmware builds, HIL on QEMU)
+#   make report the performance and traceability report (build/report/index.html)
 # Both run `make setup` first (idempotent: apt packages, .venv, offline PlatformIO).
 
 SHELL := /bin/bash

@@ -38,7 +38,7 @@ STREAM_TOOL = ROOT / "tools" / "stream.py"
 #: Figures of a stream report that depend on the host's timing, not only on the device and the
 #: record: wall time, and counter units (they include the UART receive interrupts that happen to
 #: arrive during a computation: ~0.01 % run to run under QEMU).
-TIMING_DEPENDENT = ("seconds", "stream_speed_x_realtime", "device_instructions_per_beat", "device.max_beat_units",
+TIMING_DEPENDENT = ("seconds", "device.stream_speed_x_realtime", "device_instructions_per_beat", "device.max_beat_units",
                     "device.chain_units_per_sample", "power")
 STRIP_SECONDS = 10.0
 
