@@ -27,7 +27,7 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("env", ENVS if chosen == "mps2_an386" else [chosen])
 
 
-def _check_device(dev, name, prog, data):
+def _check_device(dev, name, prog, data, record_property):
     x = np.load(BENCH / f"{name}_input_int8.npy")
     expected = np.load(BENCH / f"{name}_expected_int8.npy")
     info = dev.request(Msg.MODEL_INFO).kv()
@@ -52,11 +52,14 @@ def _check_device(dev, name, prog, data):
     got2, _ = bench.run_vectors(dev, x[:2], 5)
     assert np.array_equal(got2, ref[:2])
     assert int(dev.request(Msg.MODEL_INFO).kv()["stack_peak"]) > 0
+    dev_info = dev.info()
+    record_property("vectors", len(x) + 2)
+    record_property("target", f"{dev_info.get('board')} ({dev_info.get('cpu')}, {dev_info.get('counter')})")
     return counts
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_infer_bench_model(name, env, request, tmp_path):
+def test_infer_bench_model(name, env, request, tmp_path, record_property):
     model = BENCH / f"{name}.tflite"
     if not model.exists():
         pytest.skip(f"bench model {model} not present")
@@ -70,14 +73,14 @@ def test_infer_bench_model(name, env, request, tmp_path):
             dev.sync()
             if dev.request(Msg.MODEL_INFO).kv().get("model") != graph.model_id:
                 pytest.skip(f"board is not flashed with {name}")
-            _check_device(dev, name, prog, data)
+            _check_device(dev, name, prog, data, record_property)
         return
     data, prog, elf = bench.build_for(model, env, tmp_path)
     board = qemu.boot(env, elf)
     try:
         dev = board.start()
         dev.wait_for(Msg.BOOT, timeout=10)
-        counts = _check_device(dev, name, prog, data)
+        counts = _check_device(dev, name, prog, data, record_property)
     finally:
         board.close()
     # -icount shift=0: deterministic per input. Limits: the SIMD kernels on the
