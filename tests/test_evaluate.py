@@ -80,6 +80,24 @@ def _shipped_or_skip():
         pytest.skip(str(exc))
 
 
+def _shipped_metrics() -> dict:
+    return json.loads((SHIPPED / "metrics.json").read_text())
+
+
+def _shipped_training() -> tuple[list, int]:
+    """(records the shipped model was trained on, MACs per beat) from its metrics.json
+    (the recipe's layout, or the first-generation model's)."""
+    m = _shipped_metrics()
+    if "recipe" in m:
+        return list(m["recipe"]["records"]), m["sizes"]["student"]["macs_per_beat"]
+    return list(m["config"]["train_records"]) + list(m["config"]["val_records"]), m["config"]["macs_per_beat"]
+
+
+def _shipped_ds2_int8() -> dict:
+    m = _shipped_metrics()
+    return m["ds2"]["student_int8"]["reference_r"] if "ds2" in m else m["int8"]["DS2"]
+
+
 def test_shipped_model_budget():
     if not (SHIPPED / "model_int8.tflite").is_file():
         pytest.skip("no shipped model yet")
@@ -89,10 +107,9 @@ def test_shipped_model_budget():
     assert len(blob) <= 64 * 1024
     assert set(tflite_ops(blob)) <= ALLOWED_TFLITE_OPS
     E.TfliteClassifier(blob, arena_size=32 * 1024)          # allocates within 32 KB
-    cfg = json.loads((SHIPPED / "metrics.json").read_text())["config"]
-    assert cfg["macs_per_beat"] <= 2_000_000
-    assert not set(cfg["train_records"]) & set(data.DS2)
-    assert not set(cfg["val_records"]) & set(data.DS2)
+    records, macs = _shipped_training()
+    assert macs <= 2_000_000
+    assert records and not set(records) & set(data.DS2)
 
 
 def test_evaluate_reproduces_shipped_int8_figures(tmp_path):
@@ -103,7 +120,7 @@ def test_evaluate_reproduces_shipped_int8_figures(tmp_path):
                        capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert r.returncode == 0, r.stderr
     got = json.loads(out.read_text())["DS2"]
-    want = json.loads((SHIPPED / "metrics.json").read_text())["int8"]["DS2"]
+    want = _shipped_ds2_int8()
     for c in data.CLASSES:
         assert got["classes"][c] == want["classes"][c]
     for k in ("veb", "sveb", "macro_f1", "accuracy", "matrix"):
@@ -114,5 +131,12 @@ def test_shipped_int8_is_reproducible_from_keras():
     """quantize_keras(model.keras, the default DS1 calibration set) gives the shipped bytes."""
     _shipped_or_skip()
     from tinyecg.quantize import quantize_keras, representative_from_ds1
-    blob = quantize_keras(SHIPPED / "model.keras", representative_from_ds1(), None)
+    m = _shipped_metrics()
+    q = P.InputQuant.from_tflite((SHIPPED / "model_int8.tflite").read_bytes())
+    # the calibration beats: the training patients (the first-generation model: without
+    # its three validation patients), the recipe's seed
+    records = m["recipe"]["records"] if "recipe" in m else m["config"]["train_records"]
+    seed = m["recipe"]["seed"] if "recipe" in m else m["config"]["seed"]
+    rep = representative_from_ds1(records, seed=seed, channels=q.wave_channels, n_feat=q.n_feat)
+    blob = quantize_keras(SHIPPED / "model.keras", rep, None)
     assert blob == (SHIPPED / "model_int8.tflite").read_bytes()

@@ -8,7 +8,7 @@
  * stdout: int32 n_b, then per beat: int32 r, int16 diff[128], int32 extra[8],
  *         int8 wave[128 * 2], int8 rr[16] (ecg_features_quantize, both channels, 16 features)
  * det: beats from ecg_chain_push (the device's path); ext: frontend +
- * assembler fed the given R positions at R + LAT; every beat then goes
+ * assembler fed the given R positions at R + EXT_LAT; every beat then goes
  * through ecg_features_push in order.  WM WS WZ / RM RS RZ: mult, shift, zero
  * point of the waveform and feature requantizers.
  */
@@ -60,8 +60,8 @@ int main(int argc, char **argv)
             if (!ecg_frontend_push(&fe, x[t], &w)) continue;
             int32_t rs[4];
             int n_r = 0;
-            while (ei < k && rj[ei] + ECG_LAT <= j) {
-                if (rj[ei] + ECG_LAT == j && n_r < 4) rs[n_r++] = rj[ei];
+            while (ei < k && rj[ei] + ECG_EXT_LAT <= j) {
+                if (rj[ei] + ECG_EXT_LAT == j && n_r < 4) rs[n_r++] = rj[ei];
                 ei++;
             }
             n_b += ecg_assembler_push(&as, w, rs, n_r, &beats[n_b]);
