@@ -95,12 +95,16 @@ def check_training_records(records) -> None:
     cv.check_records(records, "training")
 
 
+#: Bump when record_beats changes what it returns (the chain's own modules are hashed).
+BEATS_VERSION = 1
+
+
 def _beats_cache_key(rec, detector: bool) -> str:
     """Cache key of a record's chain outputs: the record files and the code that computes them."""
     import hashlib
-    h = hashlib.sha256(f"{rec}:{int(detector)}".encode())
+    h = hashlib.sha256(f"{rec}:{int(detector)}:{BEATS_VERSION}".encode())
     here = Path(__file__).resolve().parent
-    for mod in ("data.py", "preprocess.py", "qrs.py", "features.py", "train.py"):
+    for mod in ("data.py", "preprocess.py", "qrs.py", "features.py"):
         h.update((here / mod).read_bytes())
     return h.hexdigest()[:16]
 
@@ -295,10 +299,47 @@ def ensemble_probs(models, wave, feats, temperature: float = 1.0) -> np.ndarray:
     return np.mean([softmax(predict_logits(m, wave, feats), temperature) for m in models], axis=0)
 
 
-def train_teacher(cfg: TrainConfig, ds: dict, seed: int, progress=True, desc="teacher"):
+#: Bump when the way a teacher is trained changes (cached teachers are then retrained).
+TEACHER_VERSION = 1
+
+
+def _teacher_cache_path(cfg: TrainConfig, records, seed: int) -> Path:
+    """Where a fold teacher is cached: keyed by everything that determines it -- its
+    configuration and training settings, the seed, its records and their chain outputs."""
+    import hashlib
+    key = {"v": TEACHER_VERSION, "teacher": cfg.teacher.to_dict(), "epochs": cfg.teacher_epochs,
+           "lr": cfg.teacher_lr, "batch": cfg.batch, "n_frac": cfg.n_frac, "power": cfg.class_weight_power,
+           "max": cfg.class_weight_max, "scale": list(cfg.class_weight_scale), "augment": cfg.augment,
+           "shift": cfg.shift, "seed": seed, "records": sorted(int(r) for r in records),
+           "beats": _beats_cache_key("all", False)}
+    h = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    return D.default_cache_dir() / "teachers" / f"teacher-{h}.keras"
+
+
+def train_teacher(cfg: TrainConfig, ds: dict, seed: int, progress=True, desc="teacher", records=None):
+    """One teacher network on a dataset (hard labels). With `records`, the trained network is
+    cached (``<cache dir>/teachers``) and reused by a later run with the same settings
+    (e.g. the same cross-validation with another student)."""
+    import keras
+
     from .model import build_teacher
-    return fit_network(lambda: build_teacher(cfg.teacher), ds, cfg, cfg.teacher_epochs, cfg.teacher_lr, seed,
-                       progress=progress, desc=desc)
+    path = _teacher_cache_path(cfg, records, seed) if records is not None else None
+    if path is not None and path.is_file():
+        try:
+            return keras.models.load_model(path, compile=False), {"cached": str(path)}
+        except Exception:
+            pass                                       # unreadable: train it again
+    model, hist = fit_network(lambda: build_teacher(cfg.teacher), ds, cfg, cfg.teacher_epochs, cfg.teacher_lr,
+                              seed, progress=progress, desc=desc)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.stem + ".tmp.keras")
+            model.save(tmp, include_optimizer=False)
+            tmp.replace(path)
+        except OSError:
+            pass
+    return model, hist
 
 
 def distill_student(cfg: TrainConfig, ds: dict, teachers, seed: int, progress=True, desc="student"):
@@ -354,7 +395,7 @@ def cross_validate(cfg: TrainConfig, data_dir=None, progress=True, log=print) ->
         tr, te = build_dataset(tr_recs, data_dir), build_dataset(te_recs, data_dir)
         log(f"fold {k + 1}/{len(cfg.folds)}: train {list(tr_recs)} ({len(tr['y'])} beats), "
             f"held out {list(te_recs)} ({len(te['y'])} beats)")
-        teacher, th = train_teacher(cfg, tr, cfg.seed + 100 * k, progress, f"fold {k + 1} teacher")
+        teacher, th = train_teacher(cfg, tr, cfg.seed + 100 * k, progress, f"fold {k + 1} teacher", tr_recs)
         student, sh = distill_student(cfg, tr, [teacher], cfg.seed + 100 * k + 1, progress, f"fold {k + 1} student")
         wave, feats = F.inputs(te)
         fold = {"k": k, "train_records": list(tr_recs), "held_out": list(te_recs), "teacher": teacher,
