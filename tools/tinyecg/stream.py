@@ -740,6 +740,22 @@ def summary_lines(rep: dict) -> list[str]:
                  f"{pw['avg_current_ma']:.3f} mA average, {pw['battery_hours']:.0f} h on {pw['battery_mah']:g} mAh "
                  f"({'meets' if pw['meets_24h'] else 'MISSES'} the 24 h wearable target, "
                  f"{pw['margin_vs_24h']}x)")
+    rh = rep.get("rhythm")
+    if rh:
+        dv = rh["device"]
+        lines.append(f"rhythm: {rep['rhythm_events_received']} events ({rep['rhythm_mismatches']} host/device "
+                     f"mismatches), {dv['hr_measurements']} HR, VEB runs {dv['veb_runs']}, SVEB runs "
+                     f"{dv['sveb_runs']}, {dv['af_episodes']} AF episodes ({dv['af_seconds']} s), "
+                     f"{len(dv['hrv'])} HRV windows; {d.get('rhythm_units_per_beat')} {d['counter']}/beat")
+        if "hr" in rh:
+            a = rh["af"]
+            runs = "  ".join(f"{k} {f(v['se'])}/{f(v['ppv'])} ({v['reference']})"
+                             for k, v in rh["runs"]["veb"].items())
+            lines.append(f"  HR error {rh['hr']['mean_abs_error_bpm']} bpm mean abs ({rh['hr']['measurements']} "
+                         f"measurements); VEB runs Se/+P (n ref): {runs}")
+            lines.append(f"  AF: reference {a['reference_seconds']} s in {a['reference_episodes']} episodes, device "
+                         f"{a['detected_seconds']} s in {a['detected_episodes']}; duration Se {f(a['duration_se'])} "
+                         f"+P {f(a['duration_ppv'])}, episode Se {f(a['episode_se'])} +P {f(a['episode_ppv'])}")
     return lines
 
 
@@ -786,6 +802,38 @@ def format_table(reports: list) -> str:
     return "\n".join(lines)
 
 
+def format_rhythm_table(reports: list) -> str:
+    """Markdown table of the rhythm figures, one row per record plus the gross total."""
+    def f(v):
+        return "–" if v is None else f"{v:.1f}"
+
+    def runs(rr, kind):
+        return " | ".join(f"{f(rr[kind][k]['se'])} / {f(rr[kind][k]['ppv'])} ({rr[kind][k]['reference']})"
+                          for k in ec57.RUN_LENGTHS)
+    head = ("| record | HR MAE bpm | VEB couplet Se/+P (n) | VEB short | VEB long | SVEB couplet | SVEB short | "
+            "SVEB long | AF ref s | AF dev s | AF dur Se | AF dur +P | AF ep Se | AF ep +P | rhythm events | "
+            "rhythm mismatches | rhythm instr/beat |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    scored = [r for r in reports if "hr" in r.get("rhythm", {})]
+    for r in scored:
+        rh, a = r["rhythm"], r["rhythm"]["af"]
+        lines.append(f"| {r['record']} | {rh['hr']['mean_abs_error_bpm']} | {runs(rh['runs'], 'veb')} | "
+                     f"{runs(rh['runs'], 'sveb')} | {a['reference_seconds']} | {a['detected_seconds']} | "
+                     f"{f(a['duration_se'])} | {f(a['duration_ppv'])} | {f(a['episode_se'])} | "
+                     f"{f(a['episode_ppv'])} | {r['rhythm_events_received']} | {r['rhythm_mismatches']} | "
+                     f"{r['device']['rhythm_units_per_beat']} |")
+    if scored:
+        g = ec57.rhythm_gross([r["rhythm"] for r in scored])
+        a = g["af"]
+        lines.append(f"| **gross** | {g['hr']['mean_abs_error_bpm']} (worst {g['hr']['worst_record_mean_abs_error_bpm']}) | "
+                     f"{runs(g['runs'], 'veb')} | {runs(g['runs'], 'sveb')} | {a['reference_seconds']} | "
+                     f"{a['detected_seconds']} | {f(a['duration_se'])} | {f(a['duration_ppv'])} | "
+                     f"{f(a['episode_se'])} | {f(a['episode_ppv'])} | "
+                     f"{sum(r['rhythm_events_received'] for r in scored)} | "
+                     f"{sum(r['rhythm_mismatches'] for r in scored)} | – |")
+    return "\n".join(lines)
+
+
 def _table_main(argv=None) -> int:
     import argparse
     import json
@@ -799,6 +847,8 @@ def _table_main(argv=None) -> int:
         except (OSError, ValueError) as exc:
             raise TinyEcgError(f"{p}: not a stream report ({exc})") from None
     print(format_table(reps))
+    print()
+    print(format_rhythm_table(reps))
     g = gross(reps)
     print(f"\ngross EC57 (from 5 min): QRS Se {g['qrs']['se']} +P {g['qrs']['ppv']}, VEB Se {g['veb']['se']} "
           f"+P {g['veb']['ppv']}, SVEB Se {g['sveb']['se']} +P {g['sveb']['ppv']} over {len(reps)} records, "
