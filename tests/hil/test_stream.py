@@ -119,7 +119,7 @@ def test_full_ds2_record_streams_beat_for_beat(pipe, rec, tmp_path):
     assert r.signal.size == 650000                                   # the whole 30 minutes
     rep = S.run(rec, pipe.dev, pipe.model_path, check_inputs=(rec == FULL_RECORDS[0]),
                 ann_base=tmp_path / rec)
-    assert rep["samples_sent"] == 650000
+    assert rep["samples_sent"] == 650000 + P.TAIL_SAMPLES == 650000 + rep["tail_samples"]
     assert rep["lost_events"] == 0
     assert rep["host_device_mismatches"] == 0
     assert rep["events_received"] == rep["beats_detected"] > 1400

@@ -61,8 +61,27 @@ FEATURE_NAMES = ("pre/local", "post/local", "pre/long", "post/long",
 WAVE_UNIT = 1.0 / 2048.0   #: w / 2048: one unit = 1/(12*200) mV, so 1.0 = 0.853 mV
 FEAT_UNIT = 1.0 / 256.0    #: Q8
 
-assert LAT >= POST and LAT >= PEAK_K + R_SEARCH_A
+#: External R positions (annotations: training, the reference-R evaluation)
+#: are reported to the assembler at R + EXT_LAT, the least latency with a
+#: complete window (>= POST); the detector's own R come at R + LAT.
+EXT_LAT = 80
+assert LAT >= POST and EXT_LAT >= POST and LAT >= PEAK_K + R_SEARCH_A
 assert W_RING > LAT + PRE and W_RING > PEAK_K + R_SEARCH_A + 4
+
+
+#: Raw samples appended at the end of a recording (copies of its last sample)
+#: so that the beats of its last seconds are still reported: the chain holds
+#: BL_DELAY + LAT samples at 180 Hz before an R is out.  tools/stream.py sends
+#: them after the record, as a device does when a recording stops.
+TAIL_SAMPLES = 2 * (BL_DELAY + LAT) + 16
+
+
+def with_tail(x) -> np.ndarray:
+    """x followed by TAIL_SAMPLES copies of its last sample (int16)."""
+    x = np.asarray(x, dtype=np.int16)
+    if x.size == 0:
+        return x
+    return np.concatenate([x, np.full(TAIL_SAMPLES, x[-1], dtype=np.int16)])
 
 
 def raw_to_j(r):
@@ -148,7 +167,7 @@ class Beat:
 class Assembler:
     """Beat windows + RR features.  push(w, r_list) -> list of Beat.
 
-    ``r_list`` are R positions reported at this sample (R + LAT == current j),
+    ``r_list`` are R positions reported at this sample (R + LAT or R + EXT_LAT == current j),
     from the detector or from reference annotations.
     """
 
@@ -241,8 +260,8 @@ class Chain:
         rs = self.det.push(w)
         if self.ext is not None:
             rs = []
-            while self.ei < len(self.ext) and self.ext[self.ei] + LAT <= j:
-                if self.ext[self.ei] + LAT == j:
+            while self.ei < len(self.ext) and self.ext[self.ei] + EXT_LAT <= j:
+                if self.ext[self.ei] + EXT_LAT == j:
                     rs.append(self.ext[self.ei])
                 self.ei += 1
         return self.asm.push(w, rs)
@@ -283,14 +302,15 @@ def frontend_block(x: np.ndarray) -> np.ndarray:
 def beats_block(w: np.ndarray, r_j) -> dict:
     """Beat windows + features for sorted R positions r_j over a record's w.
 
-    Equals what Assembler emits when fed those R positions at R + LAT.
+    Equals what Assembler emits when fed those R positions at R + EXT_LAT
+    (detector positions from detect_block already end LAT >= EXT_LAT before J).
     Returns dict(r, pre, post, feats (n,8) int64, windows (n,128) int16,
     idx: index into r_j of each emitted beat).
     """
     w = np.asarray(w, dtype=np.int64)
     J = w.size
     r_j = np.asarray(r_j, dtype=np.int64)
-    r_j = r_j[r_j + LAT <= J - 1]
+    r_j = r_j[r_j + EXT_LAT <= J - 1]
     # beat k (1 <= k <= n-2) is emitted when R_{k+1} is reported
     n = r_j.size
     ks = np.arange(1, n - 1) if n >= 3 else np.zeros(0, dtype=np.int64)

@@ -477,7 +477,7 @@ def run(record: str, dev: Device, model_path=None, realtime: bool = False, check
     if info.get("model") != model.model_id:
         raise TinyEcgError(f"the device runs model {info.get('model')}, {mp.name} is {model.model_id}: "
                            "build the firmware from it (tools/convert.py) or pass --model")
-    x = rec.signal
+    x = P.with_tail(rec.signal)      # the recording's end: the last beats still come out
     bar = None
     if progress:
         from tqdm import tqdm
@@ -507,6 +507,7 @@ def run(record: str, dev: Device, model_path=None, realtime: bool = False, check
         "record": rec.name,
         "fs": rec.fs,
         "samples_sent": int(x.size),
+        "tail_samples": int(x.size - rec.signal.size),
         "beats_reference": int(len(rec.ref_r)) if rec.ref_r is not None else None,
         "beats_detected": int(len(host.r)),
         "events_received": len(res.events),

@@ -49,6 +49,7 @@ extern "C" {
 #define ECG_PRE 48
 #define ECG_POST 79
 #define ECG_WIN (ECG_PRE + 1 + ECG_POST)   /* 128 */
+#define ECG_EXT_LAT 80           /* external R (annotations) reach the assembler at R + 80 */
 
 #define ECG_RR_HIST 8            /* power of two */
 #define ECG_LONG_MAX_SHIFT 8

@@ -31,12 +31,23 @@ extern "C" {
 #define ECG_AVG_SHIFT 3
 #define ECG_R_SEARCH_A 30
 #define ECG_R_SEARCH_B 2
+#define ECG_SLOPE_N 28           /* candidate slope: max e over its integration window */
+#define ECG_TWAVE 65             /* T-wave rule: < 361 ms after a QRS ... */
+#define ECG_TWAVE_SHIFT 1        /* ... and slope < half that QRS's */
+#define ECG_RR_AVG_N 8           /* search-back: mean of the last 8 RR (power of two) */
+#define ECG_RR_MAX 4095
+#define ECG_SB_RR_Q5 53          /* search back after a gap > 53/32 = 1.66 mean RR */
+#define ECG_SB_THR_SHIFT 1       /* largest noise peak in the gap, if > THR >> 1 */
+#define ECG_SB_SPK_SHIFT 2
+#define ECG_SB_LOOK 200          /* at most 200 samples before the new QRS */
 
-#define ECG_LAT 80               /* an R at j is reported when w[j + LAT] arrives */
-#define ECG_W_RING 256           /* power of two */
-#define ECG_R_QUEUE 8            /* power of two */
+/* An R at j is reported when w[j + LAT] arrives (1.48 s): late enough for a
+ * searched-back peak SB_LOOK before a QRS that is decided PEAK_K after it. */
+#define ECG_LAT (ECG_SB_LOOK + ECG_PEAK_K + ECG_R_SEARCH_A)
+#define ECG_W_RING 512           /* power of two, > LAT + 48 */
+#define ECG_R_QUEUE 16           /* power of two, > LAT / 37 */
 
-/* Integer Pan-Tompkins-like QRS detector (Python: Detector). */
+/* Integer Pan-Tompkins-like QRS detector (Python: Detector + _Decisions). */
 typedef struct {
     int16_t wr[ECG_W_RING];      /* w history, w[j<0] = 0 */
     int32_t qr[ECG_INT_N];       /* squared slopes */
@@ -47,10 +58,18 @@ typedef struct {
     int32_t learn_max;
     int32_t spk;
     int32_t npk;
+    int32_t last;                /* p of the last QRS or timeout */
+    int32_t last_qrs;            /* p of the last QRS, -1 before the first */
+    int32_t last_slope;
+    int32_t rr[ECG_RR_AVG_N];    /* the last RR intervals between QRS peaks */
+    int32_t rr_i;
+    int32_t rr_n;
+    int32_t rr_sum;
+    int32_t nb_c;                /* largest noise peak since the last QRS, -1: none */
+    int32_t nb_p;
     int32_t queue[ECG_R_QUEUE];  /* R positions waiting for j == R + LAT */
     int32_t q_head;
     int32_t q_len;
-    int32_t last;
     int32_t n_qrs;
     int32_t n_noise;
 } ecg_detector_t;
