@@ -56,7 +56,7 @@ def on_device(model: Path, env: str, request, tmp_path, check):
         board.close()
 
 
-def _check_bench_model(dev, name, prog, data):
+def _check_bench_model(dev, name, prog, data, record_property):
     x = np.load(BENCH / f"{name}_input_int8.npy")
     expected = np.load(BENCH / f"{name}_expected_int8.npy")
     info = dev.model_info()
@@ -76,15 +76,24 @@ def _check_bench_model(dev, name, prog, data):
     # INFER (one frame each way) gives the same; wrong lengths get an ERROR naming the size
     tc.check_infer(dev, tc.Model(data))
     assert int(dev.model_info()["stack_peak"]) > 0
+    record_target(dev, record_property, len(x) + 2)
     return counts
 
 
+def record_target(dev, record_property, vectors: int) -> None:
+    """What the verification report lists for this parity test: vectors judged, on which CPU."""
+    info = dev.info()
+    record_property("vectors", vectors)
+    record_property("target", f"{info.get('board')} ({info.get('cpu')}, {info.get('counter')})")
+
+
 @pytest.mark.parametrize("name", MODELS)
-def test_infer_bench_model(name, env, request, tmp_path):
+def test_infer_bench_model(name, env, request, tmp_path, record_property):
     model = BENCH / f"{name}.tflite"
     if not model.exists():
         pytest.skip(f"bench model {model} not present")
-    counts = on_device(model, env, request, tmp_path, lambda dev, prog, data: _check_bench_model(dev, name, prog, data))
+    counts = on_device(model, env, request, tmp_path,
+                       lambda dev, prog, data: _check_bench_model(dev, name, prog, data, record_property))
     if request.config.getoption("--port"):
         return
     # -icount shift=0: deterministic per input. Limits: the SIMD kernels on the
@@ -107,7 +116,7 @@ def io_model(tmp_path_factory):
     return path
 
 
-def test_tensors_larger_than_a_frame(io_model, env, request, tmp_path):
+def test_tensors_larger_than_a_frame(io_model, env, request, tmp_path, record_property):
     """Multi-input, multi-output, tensors of several frames: bit-exact, and every
     misuse of the chunked commands gets its ERROR and changes nothing."""
 
@@ -118,6 +127,7 @@ def test_tensors_larger_than_a_frame(io_model, env, request, tmp_path):
         assert (info["input_shapes"], info["output_shapes"]) == ("1x32x32x3;1x1100", "1x32x32x4;1x4")
         counts = tc.check_parity(dev, m, 8, seed=3)
         assert min(counts) > prog.macs
+        record_target(dev, record_property, len(counts))
         tc.check_write_errors(dev, m)
         tc.check_invoke_errors(dev, m)
         tc.check_read_errors(dev, m)

@@ -54,33 +54,14 @@ def vectors_for(model: Path, graph: Graph, n_random: int = 64, seed: int = 0) ->
     return rng.integers(-128, 128, size=(n_random, width), dtype=np.int8), f"random int8 (seed {seed})"
 
 
-_MAP_LINE = re.compile(r"^\s*(\.\S+)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+\.(?:o|a\(\S+\.o\)))\s*$")
-
-
 def map_sizes(map_file: Path) -> dict[str, int]:
     """Bytes linked from the engine, from the linker map: tinynn code, model.c
     code, model constants (weights, biases, requantization tables)."""
     out = {"engine_code_bytes": 0, "model_code_bytes": 0, "model_const_bytes": 0}
     if not map_file.exists():
         return out
-    in_map, section = False, None
-    for line in map_file.read_text(errors="replace").splitlines():
-        if line.startswith("Linker script and memory map"):
-            in_map = True
-            continue
-        if not in_map:
-            continue
-        if line.startswith("/DISCARD/"):
-            break
-        if re.match(r"^ (\.\S+)\s*$", line):
-            section = line.split()[0]
-            continue
-        m = _MAP_LINE.match(line)
-        if not m:
-            continue
-        name = m.group(1) or section or ""
-        size, obj = int(m.group(3), 16), m.group(4)
-        section = None
+    for e in firmware.link_map(map_file):
+        name, size, obj = e["input"], e["size"], e["object"]
         if name.startswith(".text"):
             if "tinynn" in obj:
                 out["engine_code_bytes"] += size
