@@ -56,6 +56,17 @@ N, S, V, F, Q, O = range(6)
 #: The classes a classifier reports (model output order); Q and O are not classes.
 CLASSES = D.CLASSES
 
+#: The EC57 (bxb) exceptions :func:`beat_statistics` and :func:`compare` apply, named for reports.
+EXCEPTIONS = (
+    "VEB +P and FPR: reference F (fusion) and Q (unclassifiable) beats the device calls V are not VEB "
+    "false positives (EC57's fusion exception).",
+    "SVEB +P: reference Q beats the device calls S are not SVEB false positives.",
+    f"Learning period: reference beats in the first {LEARNING_SECONDS:g} s of a record are not scored; a "
+    "device beat just before that instant counts only when it matches a scored reference beat.",
+    "QRS: a matched reference beat of any label, Q included, is a true positive whatever the device called it.",
+    "A statistic whose denominator is 0 is undefined (shown as a dash), never 0 or 100 %.",
+)
+
 
 def _pct(a: int, b: int) -> float | None:
     return round(100.0 * a / b, 2) if b > 0 else None
