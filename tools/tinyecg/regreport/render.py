@@ -413,8 +413,8 @@ def other_sections(rep: dict) -> str:
 def render(rep: dict, images: dict) -> str:
     i = rep["identification"]
     header = (f"<h1>{esc(rep['title'])}</h1>"
-              f"<p>model {esc(i['model']['tflite']['model_id'])} on {esc(i['board']['board_name'])} "
-              f"({esc(i['board']['runs_on'])}); firmware build {esc(i['firmware'].get('build_id'))}; commit "
+              f"<p>model {esc(i['model']['tflite']['model_id'])} on {esc(i['board']['board_name'])}, "
+              f"{esc(i['board']['runs_on'])}; firmware build {esc(i['firmware'].get('build_id'))}; commit "
               f"{esc((i['git'].get('commit') or 'unknown')[:12])}{' (dirty)' if i['git'].get('dirty') else ''}</p>"
               f"<p>generated {esc(rep['generated'])} in {rep['invocation']['seconds']:.0f} s</p>")
     body = "".join([identification(rep), intended_use(rep), soup(rep), data(rep), ec57_section(rep, images),
