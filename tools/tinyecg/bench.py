@@ -1,5 +1,6 @@
-"""Benchmark a model on a firmware env: convert, build, run INFER on QEMU (or a
-flashed board), compare every output with the tflite_micro runtime.
+"""Benchmark a model on a firmware env: convert, build, run it on QEMU (or a
+flashed board) over the chunked tensor commands (TENSOR_WRITE, INVOKE,
+TENSOR_READ), compare every output with the tflite_micro runtime.
 
 Library side of ``tools/bench.py``; ``tests/hil/test_infer.py`` uses it too.
 """
@@ -105,14 +106,22 @@ class BenchResult:
         return text
 
 
-def run_vectors(dev: Device, x: np.ndarray, out_bytes: int) -> tuple[np.ndarray, list[int]]:
+def io_sizes(graph: Graph) -> tuple[list[int], list[int]]:
+    """Bytes of each input and of each output, in subgraph order."""
+    return ([graph.tensors[i].nbytes for i in graph.inputs], [graph.tensors[i].nbytes for i in graph.outputs])
+
+
+def run_vectors(dev: Device, x: np.ndarray, graph: Graph) -> tuple[np.ndarray, list[int]]:
+    """Each row of x (all inputs concatenated) through the device on the
+    chunked path (TENSOR_WRITE, INVOKE, TENSOR_READ): the outputs
+    concatenated per row and the counter units of each invoke."""
+    in_sizes, out_sizes = io_sizes(graph)
+    cuts = np.cumsum(in_sizes)[:-1]
     outs, counts = [], []
-    for row in x:
-        body = dev.request(Msg.INFER, row.tobytes(), timeout=30).body
-        if len(body) != out_bytes + 4:
-            raise TinyEcgError(f"INFER reply has {len(body)} bytes, expected {out_bytes} + 4")
-        outs.append(np.frombuffer(body[:out_bytes], dtype=np.int8))
-        counts.append(int.from_bytes(body[out_bytes:], "little"))
+    for row in np.asarray(x, dtype=np.int8):
+        got, units = dev.run_model([part.tobytes() for part in np.split(row, cuts)], out_sizes, timeout=30)
+        outs.append(np.frombuffer(b"".join(got), dtype=np.int8))
+        counts.append(units)
     return np.stack(outs), counts
 
 
@@ -154,13 +163,13 @@ def bench(model: str | Path, env: str, port: str | None = None, work: Path | Non
             raise TinyEcgError(
                 f"device runs model {info.get('model')}, not {graph.model_id}: flash {elf} "
                 f"(pio run -e {env} -t upload with TINYECG_MODEL_DIR={work / 'model'})")
-        got, counts = run_vectors(dev, x, prog.output_bytes)
+        got, counts = run_vectors(dev, x, graph)
         info = dev.request(Msg.MODEL_INFO).kv()
         layers = []
-        if profile:  # per-layer counts, averaged over the vectors (one MODEL_INFO after each INFER)
+        if profile:  # per-layer counts, averaged over the vectors (one MODEL_INFO after each invoke)
             sums = None
             for row in x:
-                dev.request(Msg.INFER, row.tobytes(), timeout=30)
+                run_vectors(dev, row[None], graph)
                 vals = [int(v) for v in dev.request(Msg.MODEL_INFO).kv()["profile"].split(",")]
                 sums = vals if sums is None else [a + b for a, b in zip(sums, vals)]
             steps = prog.steps

@@ -22,7 +22,7 @@ import jinja2
 from .errors import TinyEcgError
 from . import lowering
 from .lowering import CArray, Context, Layer, lower_op
-from .memplan import ARENA_ALIGN, Buffer, plan_memory, roots
+from .memplan import ARENA_ALIGN, Buffer, floor_bytes, plan_memory, roots
 from .tflite_import import VIEW_OPS, Graph
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -60,6 +60,11 @@ class Program:
     def steps(self) -> list[Layer]:
         """Layers that emit a kernel call, in order."""
         return [layer for layer in self.layers if layer.kernel and not layer.fused_into]
+
+    @property
+    def floor_bytes(self) -> int:
+        """The layer-by-layer floor of this program's arena (memplan.floor_bytes)."""
+        return floor_bytes(self.buffers)
 
     @property
     def quant_bytes(self) -> int:

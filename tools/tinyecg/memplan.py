@@ -45,6 +45,14 @@ def roots(graph: Graph) -> dict[int, int]:
     return root
 
 
+def floor_bytes(bufs: dict[int, Buffer]) -> int:
+    """The layer-by-layer floor: the most bytes live at one operator when every
+    tensor is whole (the planner's lifetimes, 4-byte aligned). A plan of whole
+    tensors cannot go below it; only computing a layer in parts can."""
+    points = {b.first for b in bufs.values()} | {b.last for b in bufs.values()}
+    return max((sum(aligned(b.size) for b in bufs.values() if b.first <= i <= b.last) for i in points), default=0)
+
+
 def plan_memory(graph: Graph, root_of: dict[int, int], layers=None) -> tuple[dict[int, Buffer], int]:
     """Arena placement of the tensors the kernel calls write (layers: the
     lowered program, whose fused calls write only their last operator's

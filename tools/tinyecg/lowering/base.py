@@ -51,6 +51,7 @@ class Layer:
     fusable: bool = False  # tnn_conv1d_s8 layer that can absorb a pool / mean
     fused_kinds: list[str] = field(default_factory=list)
     extra_structs: list[tuple[str, str, list]] = field(default_factory=list)  # (type, name, fields)
+    requant: dict = field(default_factory=dict)  # layout.requant_stats of a weighted layer
 
     def set_field(self, key: str, value) -> None:
         for i, (k, _) in enumerate(self.fields):

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..tflite_import import Op
 from .base import CArray, Context, Layer
-from .layout import I16, chan_table, fast_ok, pair_layout
+from .layout import I16, chan_table, fast_ok, pair_layout, requant_stats
 from .quant import activation_range, channel_multipliers, wrap_i32
 
 
@@ -88,4 +88,5 @@ def lower_conv_2d(cx: Context, op: Op, name: str) -> Layer:
     )
     layer.macs = n * oh * ow * oc * kh * kw * ic
     cx.count_weights(op, layer, w, oc)
+    layer.requant = requant_stats(folded, w2d, mult, shift)
     return layer

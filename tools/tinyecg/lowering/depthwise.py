@@ -7,7 +7,7 @@ import numpy as np
 
 from ..tflite_import import Op
 from .base import CArray, Context, Layer
-from .layout import I16, chan_table, fast_ok
+from .layout import I16, chan_table, fast_ok, requant_stats
 from .quant import activation_range, channel_multipliers, wrap_i32
 
 
@@ -68,4 +68,5 @@ def lower_depthwise_conv_2d(cx: Context, op: Op, name: str) -> Layer:
     layer.args = ["IN0", f"{name}_filter", f"{name}_chan", "OUT0"]
     layer.macs = n * oh * ow * oc * kh * kw
     cx.count_weights(op, layer, w, oc)
+    layer.requant = requant_stats(folded, taps.T, mult, shift)
     return layer

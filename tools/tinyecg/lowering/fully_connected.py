@@ -8,7 +8,7 @@ import numpy as np
 from ..tflite_import import Op
 from .base import Context, Layer
 from .conv import conv1d_layer, conv_generic
-from .layout import I16, fast_ok
+from .layout import I16, fast_ok, requant_stats
 from .quant import activation_range, channel_multipliers, per_tensor_fc_multiplier, wrap_i32
 
 
@@ -43,4 +43,5 @@ def lower_fully_connected(cx: Context, op: Op, name: str) -> Layer:
     cx.header(op, layer, op.options["activation"])
     layer.macs = batches * oc * depth
     cx.count_weights(op, layer, w, oc)
+    layer.requant = requant_stats(folded, w2d, mult, shift)
     return layer

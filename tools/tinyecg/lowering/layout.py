@@ -58,12 +58,32 @@ def pair_layout(w2d: np.ndarray) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
-def fast_ok(bias, w2d: np.ndarray, shift) -> bool:
-    """TNN_F_FAST: |acc| * 2^(left shift + 1) < 2^31 for every accumulator a
-    channel can reach (|bias| + 128 * sum|w|: inputs and padded taps are int8).
-    Under it the SIMD requantization (SMMULR) equals TFLM's for every input
-    and requantization is monotone (a fused max pool may compare accumulators);
-    layers without it are lowered to the general kernels."""
+def fast_bound(bias, w2d: np.ndarray, shift) -> np.ndarray:
+    """Per channel, the largest |acc| * 2^(left shift + 1) the channel can reach
+    (|bias| + 128 * sum|w|: inputs and padded taps are int8)."""
     bound = np.abs(np.asarray(bias, np.int64)) + 128 * np.abs(w2d.astype(np.int64)).sum(axis=1)
     left = np.maximum(np.asarray(shift, np.int64), 0)
-    return bool(np.all((bound << (left + 1)) < (1 << 31)))
+    return bound << (left + 1)
+
+
+def fast_ok(bias, w2d: np.ndarray, shift) -> bool:
+    """TNN_F_FAST: |acc| * 2^(left shift + 1) < 2^31 for every accumulator a
+    channel can reach. Under it the SIMD requantization (SMMULR) equals TFLM's
+    for every input and requantization is monotone (a fused max pool may
+    compare accumulators); layers without it are lowered to the general
+    kernels."""
+    return bool(np.all(fast_bound(bias, w2d, shift) < (1 << 31)))
+
+
+def requant_stats(bias, w2d: np.ndarray, mult, shift) -> dict:
+    """What a layer asks of the requantization shortcuts: the largest
+    |acc| * 2^(lshift+1) / 2^31 (TNN_F_FAST holds below 1), the largest left
+    and right shifts (SMMLAR needs a right shift <= 22, the depthwise halfword
+    taps a left shift <= 6) and how many channels have a zero multiplier."""
+    shift = np.asarray(shift, np.int64)
+    return {
+        "fast_ratio": float(fast_bound(bias, w2d, shift).max() / (1 << 31)),
+        "max_lshift": int(max(shift.max(), 0)),
+        "max_rshift": int(max(-shift.min(), 0)),
+        "zero_multipliers": int((np.asarray(mult, np.int64) == 0).sum()),
+    }

@@ -20,7 +20,8 @@ PARITY_TESTS = {
     "tests/engine/test_ops.py": "single-operator models, generated C (host gcc) vs tflite_micro",
     "tests/engine/test_bench_parity.py": "bench models, generated C (host gcc) vs tflite_micro",
     "tests/engine/test_shipped_parity.py": "the shipped model, generated C (host gcc) vs tflite_micro",
-    "tests/hil/test_infer.py": "bench models on the device (INFER) vs tflite_micro",
+    "tests/hil/test_infer.py": "bench models and a 2-input, 2-output model with tensors over one frame, on the "
+                               "device (TENSOR_WRITE / INVOKE / TENSOR_READ, and INFER) vs tflite_micro",
     "tests/hil/test_stream.py": "full records streamed through the device vs the host chain + tflite_micro",
     "tests/pipeline/test_ecgdsp_parity.py": "the C signal chain (host gcc) vs the Python chain",
 }
