@@ -272,10 +272,11 @@ def equivalence(rep: dict) -> str:
              "outputs differing from tflite_micro": i["mismatches"]}))
     out.append("<h3>Engine parity in the test suite (last test run)</h3>")
     if q["suite"]:
-        out.append(table(["test", "compares", "run", "outcome", "vectors", "target (CPU / kernels)"],
-                         [[Raw(f"<code>{esc(r['test'])}</code>"), r["compares"], r["run"], verdict(
-                             {"passed": "passed", "failure": "FAILED", "error": "FAILED"}.get(r["outcome"], r["outcome"])),
-                           r["vectors"], " / ".join(x for x in (r["target"], r["kernels"]) if x) or None]
+        out.append(table(["test", "compares", "run", "cases", "outcome", "vectors or beats judged", "targets",
+                          "kernels"],
+                         [[Raw(f"<code>{esc(r['test'])}</code>"), r["compares"], r["run"], r["cases"],
+                           Raw(" ".join(f"{verdict(_VERDICT.get(k, k))} {n}" for k, n in r["outcomes"].items())),
+                           r["vectors"] or None, ", ".join(r["targets"]) or None, ", ".join(r["kernels"]) or None]
                           for r in q["suite"]]))
     elif rep["traceability"]["junit"]:
         out.append(_note("The test run(s) read (section 8) hold no parity test: the suite's parity results are not "
@@ -366,6 +367,9 @@ def traceability(rep: dict) -> str:
             [[Raw(f"<code>{esc(p['test'])}</code>"), p["outcome"], p["run"], p["message"]]
              for p in t["not_passed_in_last_run"]]))
     return _section("traceability", "".join(out))
+
+
+_VERDICT = {"passed": "passed", "failure": "FAILED", "error": "FAILED"}
 
 
 def _counts(c: dict) -> str:
