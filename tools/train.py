@@ -35,11 +35,14 @@ def main() -> int:
     ap.add_argument("--seed-spread", type=int, default=None, metavar="N",
                     help="also run the recipe with N-1 more seeds and report the spread (N >= 2)")
     ap.add_argument("--intra", action="store_true", help="also train the intra-patient (random beat split) student")
+    ap.add_argument("--cv-only", action="store_true",
+                    help="development: train and cross-validate on DS1, read no DS2 record (writes <out>/cv.json)")
+    ap.add_argument("--student-width", type=int, default=None, help="override the student's first conv filters")
     ap.add_argument("--threads", type=int, default=2, help="TensorFlow threads (default 2)")
     ap.add_argument("--data-dir", default=None, help="MIT-BIH directory (default: $TINYECG_DATA or ../shared/data/mitdb)")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args()
-    for name in ("teacher_epochs", "student_epochs", "threads"):
+    for name in ("teacher_epochs", "student_epochs", "student_width", "threads"):
         v = getattr(args, name)
         if v is not None and v < 1:
             raise TinyEcgError(f"--{name.replace('_', '-')} must be >= 1 (got {v})")
@@ -49,7 +52,7 @@ def main() -> int:
     import json
     from pathlib import Path
 
-    from tinyecg import data, evaluate, train
+    from tinyecg import cv, data, evaluate, train
 
     data.resolve_data_dir(args.data_dir)        # fail fast, one line
     cfg = train.quick_config(args.seed) if args.quick else train.TrainConfig(seed=args.seed)
@@ -58,6 +61,8 @@ def main() -> int:
         cfg.teacher_epochs = args.teacher_epochs
     if args.student_epochs:
         cfg.student_epochs = args.student_epochs
+    if args.student_width:
+        cfg.student.width = args.student_width
     cfg.intra_patient = args.intra
     log = lambda s: print(s, file=sys.stderr)  # noqa: E731
     command = "python " + " ".join(["tools/train.py"] + sys.argv[1:])
@@ -69,7 +74,12 @@ def main() -> int:
         log(f"{done} already holds the seed-{cfg.seed} run: only the seed spread is added")
         res = json.loads(done.read_text())
     else:
-        res = train.run(cfg, args.out, args.data_dir, progress=not args.no_progress, log=log, command=command)
+        res = train.run(cfg, args.out, args.data_dir, progress=not args.no_progress, log=log, command=command,
+                        test=not args.cv_only)
+    if args.cv_only:
+        for key in ("teacher", "student_float", "student_int8"):
+            print(cv.format_summary(res["cv"][key]["reference_r"]["summary"], f"== CV (DS1), {key}, reference R =="))
+        return 0
     if args.seed_spread:
         train.seed_spread(cfg, args.out, args.seed_spread, args.data_dir, progress=not args.no_progress, log=log,
                           command=command)

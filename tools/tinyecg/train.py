@@ -519,35 +519,7 @@ def train_recipe(cfg: TrainConfig, out_dir, data_dir=None, progress: bool = True
     return Trained(cfg, folds, teachers, student, blob, calibration, oof_conf, oof_wrong, s_hist, seconds)
 
 
-def run(cfg: TrainConfig, out_dir, data_dir=None, progress: bool = True, log=print, command: str = "") -> dict:
-    """The full recipe: :func:`train_recipe` on DS1, then the test on cfg.test_records (DS2),
-    once; writes metrics.json, README.md and the plots to out_dir, returns the metrics."""
-    from . import calibrate as C
-    from . import evaluate as E
-
-    out = Path(out_dir)
-    tr = train_recipe(cfg, out, data_dir, progress, log)
-    folds, teachers, student, blob = tr.folds, tr.teachers, tr.student, tr.blob
-    calibration, threshold, seconds = tr.calibration, tr.calibration["uncertain_below"], tr.seconds
-    oof_conf, oof_wrong, s_hist = tr.oof_conf, tr.oof_wrong, tr.student_history
-    log(f"trained in {seconds['training_total']:.0f} s; testing on {len(cfg.test_records)} DS2 records (once)")
-
-    # 6. DS2, once: teacher, float student, int8 student
-    t2 = time.time()
-    test = build_dataset(cfg.test_records, data_dir)
-    clfs = {"teacher": E.EnsembleClassifier(teachers), "student_float": E.KerasClassifier(student),
-            "student_int8": E.TfliteClassifier(blob)}
-    ds2 = {k: _eval_all(c, test, cfg.test_records, cfg, data_dir, progress, f"DS2 {k}") for k, c in clfs.items()}
-    test_scores = clfs["student_int8"].scores(*F.inputs(test))
-    test_conf = clfs["student_int8"].confidence(test_scores)
-    test_wrong = test_scores.argmax(axis=1) != test["y"]
-    seconds["ds2_evaluation"] = round(time.time() - t2, 1)
-    for k in ("teacher", "student_float", "student_int8"):
-        E.plot_confusion(ds2[k]["reference_r"], out / f"confusion_{k}_DS2.png",
-                         f"{k.replace('_', ' ')}, DS2 (inter-patient), reference R peaks")
-    C.plot_risk_coverage({"DS1 out-of-fold (chosen here)": (oof_conf, oof_wrong), "DS2 (test)": (test_conf, test_wrong)},
-                         threshold, out / "risk_coverage.png")
-
+def _cv_results(cfg: TrainConfig, folds: list) -> dict:
     cvres = {"protocol": {"folds": [list(f) for f in cfg.folds], "criterion": cv.CRITERION,
                           "teacher": "one network per fold, trained on the other folds",
                           "student": "distilled from that fold's teacher on the other folds",
@@ -557,6 +529,24 @@ def run(cfg: TrainConfig, out_dir, data_dir=None, progress: bool = True, log=pri
     for key in ("teacher", "student_float", "student_int8"):
         cvres[key] = {kind: _fold_summary([f[f"stats_{key}"] for f in folds], kind)
                       for kind in folds[0][f"stats_{key}"]}
+    return cvres
+
+
+def run(cfg: TrainConfig, out_dir, data_dir=None, progress: bool = True, log=print, command: str = "",
+        test: bool = True) -> dict:
+    """The full recipe: :func:`train_recipe` on DS1, then the test on cfg.test_records (DS2),
+    once; writes metrics.json, README.md and the plots to out_dir, returns the metrics.
+    test=False (development): no test record is read; the cross-validation figures go
+    to out_dir/cv.json."""
+    from . import calibrate as C
+    from . import evaluate as E
+
+    out = Path(out_dir)
+    tr = train_recipe(cfg, out, data_dir, progress, log)
+    folds, teachers, student, blob = tr.folds, tr.teachers, tr.student, tr.blob
+    calibration, threshold, seconds = tr.calibration, tr.calibration["uncertain_below"], tr.seconds
+    oof_conf, oof_wrong, s_hist = tr.oof_conf, tr.oof_wrong, tr.student_history
+    cvres = _cv_results(cfg, folds)
     result = {
         "schema": "tinyecg.metrics/2",
         "classes": list(D.CLASSES),
@@ -567,16 +557,36 @@ def run(cfg: TrainConfig, out_dir, data_dir=None, progress: bool = True, log=pri
                    "student_history": s_hist},
         "sizes": _sizes(teachers, student, blob, out),
         "cv": cvres,
-        "ds2": ds2,
         "int8_vs_float": {
             "cv_pooled_macro_f1_nsv": round(cvres["student_int8"]["reference_r"]["pooled"]["macro_f1_nsv"]
-                                            - cvres["student_float"]["reference_r"]["pooled"]["macro_f1_nsv"], 2),
-            "ds2_macro_f1_nsv": round(ds2["student_int8"]["reference_r"]["macro_f1_nsv"]
-                                      - ds2["student_float"]["reference_r"]["macro_f1_nsv"], 2)},
-        "uncertain": {"calibration": calibration,
-                      "cv_out_of_fold": C.flag_stats(oof_conf, oof_wrong, threshold),
-                      "ds2_reference_r": C.flag_stats(test_conf, test_wrong, threshold)},
+                                            - cvres["student_float"]["reference_r"]["pooled"]["macro_f1_nsv"], 2)},
+        "uncertain": {"calibration": calibration, "cv_out_of_fold": C.flag_stats(oof_conf, oof_wrong, threshold)},
     }
+    if not test:
+        log(f"trained in {seconds['training_total']:.0f} s; no test (development run) -> {out / 'cv.json'}")
+        (out / "cv.json").write_text(json.dumps(result, indent=1) + "\n")
+        return result
+    log(f"trained in {seconds['training_total']:.0f} s; testing on {len(cfg.test_records)} DS2 records (once)")
+
+    # 6. DS2, once: teacher, float student, int8 student
+    t2 = time.time()
+    test_ds = build_dataset(cfg.test_records, data_dir)
+    clfs = {"teacher": E.EnsembleClassifier(teachers), "student_float": E.KerasClassifier(student),
+            "student_int8": E.TfliteClassifier(blob)}
+    ds2 = {k: _eval_all(c, test_ds, cfg.test_records, cfg, data_dir, progress, f"DS2 {k}") for k, c in clfs.items()}
+    test_scores = clfs["student_int8"].scores(*F.inputs(test_ds))
+    test_conf = clfs["student_int8"].confidence(test_scores)
+    test_wrong = test_scores.argmax(axis=1) != test_ds["y"]
+    seconds["ds2_evaluation"] = round(time.time() - t2, 1)
+    for k in ("teacher", "student_float", "student_int8"):
+        E.plot_confusion(ds2[k]["reference_r"], out / f"confusion_{k}_DS2.png",
+                         f"{k.replace('_', ' ')}, DS2 (inter-patient), reference R peaks")
+    C.plot_risk_coverage({"DS1 out-of-fold (chosen here)": (oof_conf, oof_wrong), "DS2 (test)": (test_conf, test_wrong)},
+                         threshold, out / "risk_coverage.png")
+    result["ds2"] = ds2
+    result["int8_vs_float"]["ds2_macro_f1_nsv"] = round(ds2["student_int8"]["reference_r"]["macro_f1_nsv"]
+                                                        - ds2["student_float"]["reference_r"]["macro_f1_nsv"], 2)
+    result["uncertain"]["ds2_reference_r"] = C.flag_stats(test_conf, test_wrong, threshold)
     if cfg.intra_patient:
         result["intra_patient"] = train_intra_patient(cfg, out, data_dir, progress)
     (out / "metrics.json").write_text(json.dumps(result, indent=1) + "\n")
