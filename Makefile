@@ -1,19 +1,19 @@
 # tinyecg — the two commands that matter:
 #   make demo   end to end on the emulated Cortex-M4F board (QEMU mps2-an386)
-#   make test   the test suite (unit, engine parity, firmware builds, HIL on QEMU)
+#   make test   the test suite (unit, engine parity, firmware builds, fuzz replays, HIL on QEMU)
+#   make fuzz   every libFuzzer target FUZZ_SECONDS seconds (default 60)
 # Both run `make setup` first (idempotent: apt packages, .venv, offline PlatformIO).
 
 SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
 PIO   := $(VENV)/bin/pio
-APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
 
 export PLATFORMIO_SETTING_ENABLE_TELEMETRY := No
 export PLATFORMIO_DISABLE_UPGRADE_CHECK := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test test-fast build data clean
+.PHONY: setup demo test test-fast build data fuzz clean
 
 setup: .setup.stamp
 
@@ -33,6 +33,11 @@ demo: setup
 test: setup
 	$(PY) -m pytest tests
 	$(PY) -m pytest tests/hil --env netduinoplus2
+
+# The device's C under libFuzzer + ASan + UBSan on the host (docs/hardening.md)
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	$(PY) tools/fuzz.py --seconds $(FUZZ_SECONDS)
 
 # MIT-BIH from PhysioNet into $TINYECG_DATA or ../shared/data/mitdb (verifies SHA256SUMS)
 data: setup
