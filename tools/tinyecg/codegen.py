@@ -52,6 +52,8 @@ def quantize_multiplier(m: float) -> tuple[int, int]:
         shift, q_fixed = 0, 0
     if q_fixed > 0x7FFFFFFF:
         raise TinyEcgError(f"quantized multiplier overflow for {m}")
+    if shift > 30:  # x * 2^shift overflows int32 (UB in TFLM's and tinynn's requantization)
+        raise TinyEcgError(f"requantization multiplier {m:g} is out of range (at most 2^30)")
     return int(q_fixed), int(shift)
 
 
@@ -663,6 +665,8 @@ class _Lowerer:
         real = min(float(beta) * _f64(s_in) * float(1 << (31 - 5)), float((1 << 31) - 1))
         if not real > 1.0:
             raise self.fail(op, f"input scale {s_in} x beta {beta} is too small for TFLM's softmax")
+        if not real < float(1 << 30):  # the left shift would reach 31: diff << 31 overflows (TFLM too)
+            raise self.fail(op, f"input scale {s_in} x beta {beta} is too large for TFLM's softmax")
         mult, left_shift = quantize_multiplier(real)
         radius = math.floor(1.0 * ((1 << 5) - 1) * (1 << (31 - 5)) / (1 << left_shift))
         layer = Layer(op=op, name=name, kernel="tnn_softmax_s8", ptype="tnn_softmax_params")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,8 @@ from .errors import TinyEcgError
 # protocol buffers plus the linker's 16 KiB stack reserve.
 FIRMWARE_FLASH_RESERVE = 32 * 1024
 FIRMWARE_RAM_RESERVE = 24 * 1024
+# The arena measurement in tflite_micro normally takes a second or two; a hang guard, not a bound.
+TFLM_HANG_GUARD_S = 600
 
 
 @dataclass
@@ -98,7 +102,25 @@ def _quiet_fd2():
 
 def tflm_min_arena(model_bytes: bytes, hi: int = 1 << 20) -> int | None:
     """Smallest arena the tflite_micro Python runtime (x86-64 build) accepts,
-    by bisection on Interpreter.from_bytes(arena_size=N)."""
+    by bisection on Interpreter.from_bytes(arena_size=N).  Runs in a child
+    process: tflite_micro can crash on a hostile model the converter accepted,
+    and must not take the converter down with it (None then)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]),
+                                                       os.environ.get("PYTHONPATH", "")]))
+    code = ("import sys; from tinyecg.convert import _tflm_min_arena_here as f; "
+            "r = f(sys.stdin.buffer.read(), int(sys.argv[1])); print(-1 if r is None else r)")
+    try:
+        proc = subprocess.run([sys.executable, "-c", code, str(hi)], input=model_bytes, capture_output=True,
+                              env=env, timeout=TFLM_HANG_GUARD_S)
+    except subprocess.TimeoutExpired:
+        return None
+    out = proc.stdout.decode(errors="replace").strip().splitlines()
+    if proc.returncode != 0 or not out or not out[-1].lstrip("-").isdigit() or int(out[-1]) < 0:
+        return None
+    return int(out[-1])
+
+
+def _tflm_min_arena_here(model_bytes: bytes, hi: int) -> int | None:
     try:
         from tflite_micro import runtime
     except ImportError:

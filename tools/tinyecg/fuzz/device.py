@@ -1,0 +1,548 @@
+"""Device-level fuzzing: structure-aware hostile frames sent to the firmware
+(in QEMU, or a flashed board), every answer predicted.
+
+Frames of every type (except TEST_FAULT, the deliberate fault) are generated
+valid, with valid CRC and hostile bodies, as stream chunks at the expected
+sample, after a gap, as duplicates or malformed, and then corrupted: bit
+flips, truncations, wrong headers (version, length field, CRC), delimiters
+dropped or inserted, garbage, over-long runs, empty frames.  They go out in
+batches of at most ``BATCH_BYTES`` (the 4 KiB receive ring cannot overflow).
+
+The oracle needs no knowledge of how a frame was made: the batch is split at
+its 0x00 delimiters, and each non-empty chunk must get exactly one answer, in
+order.  A chunk the host decoder (:func:`tinyecg.protocol.decode`, held equal
+to the device's by tests/test_protocol.py) refuses must be answered by ERROR
+with the same code; a well-formed frame by its reply or the ERROR the command
+table says, which for the stream commands a model of the state machine
+predicts exactly (status, next sample, event count, statistics), with BEAT
+events numbered 0, 1, 2, ... per stream.  After each batch the device must
+answer PING, and it must never have sent FAULT, BOOT or a malformed frame.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import struct
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import protocol
+from ..device import Device, DeviceTimeout
+from ..errors import TinyEcgError
+from ..protocol import ErrorCode, FrameError, Msg
+
+START, DATA, STOP, STATUS, DATA8 = 0x10, 0x11, 0x12, 0x13, 0x14
+BEAT = 0x98
+STREAM_TYPES = (START, DATA, STOP, STATUS, DATA8)
+MAX_SAMPLES, MAX_DELTA_SAMPLES = 500, 1018
+#: Bytes sent before the answers are read: well under the 4 KiB receive ring.
+BATCH_BYTES = 3000
+#: Error codes a command handler answers with (docs/protocol.md).
+HANDLER_ERRORS = (ErrorCode.UNKNOWN_TYPE, ErrorCode.BAD_LENGTH, ErrorCode.BAD_REQUEST, ErrorCode.NO_MODEL)
+#: A device that says nothing for this long has hung (a guard, not a speed bound).
+HANG_GUARD_S = 60.0
+
+
+class Finding(TinyEcgError):
+    """The device broke a property; the message says which, with the batch."""
+
+
+# ----------------------------------------------------------------- delta8
+def delta8_decode(b: bytes, count: int, prev: int) -> tuple[str, list[int]]:
+    """Reference STREAM_DATA8 decoder (docs/protocol.md): ("ok", samples),
+    ("range", _) or ("length", _)."""
+    x, out, i = prev, [], 0
+    while i < len(b):
+        if len(out) == count:
+            return "length", out
+        if b[i] == 0x80:
+            if len(b) - i < 3:
+                return "length", out
+            x = struct.unpack_from("<h", b, i + 1)[0]
+            i += 3
+        else:
+            x += b[i] - 256 if b[i] >= 0x80 else b[i]
+            i += 1
+            if not -32768 <= x <= 32767:
+                return "range", out
+        out.append(x)
+    return ("ok" if len(out) == count else "length"), out
+
+
+def delta8_encode(x: np.ndarray, prev: int, max_bytes: int = 1018) -> tuple[bytes, int]:
+    """As many samples of x as fit max_bytes, delta-coded after prev: (bytes, count)."""
+    out = bytearray()
+    n = 0
+    for v in x.tolist():
+        d = v - prev
+        piece = bytes([d & 0xFF]) if -127 <= d <= 127 else b"\x80" + struct.pack("<h", v)
+        if len(out) + len(piece) > max_bytes:
+            break
+        out += piece
+        prev = v
+        n += 1
+    return bytes(out), n
+
+
+# ------------------------------------------------------------ stream model
+@dataclass
+class StreamModel:
+    """What the device's stream state machine must do (firmware/src/stream.c, docs/protocol.md)."""
+    n_classes: int
+    uncertain_below: int
+    input_bytes: int
+    active: bool = False
+    flags: int = 0
+    next: int = 0
+    events: int = 0
+    gaps: int = 0
+    dups: int = 0
+    last_x: int = 0
+    beats_open: bool = False  # BEAT events may arrive now (an accepted chunk is being answered)
+
+    def start(self, flags: int):
+        self.active, self.flags, self.next, self.events, self.gaps, self.dups, self.last_x = \
+            True, flags, 0, 0, 0, 0, 0
+
+    def status(self, first: int) -> int:
+        if first > self.next:
+            self.gaps += 1
+            return 1
+        if first < self.next:
+            self.dups += 1
+            return 2
+        return 0
+
+    def predict(self, f: protocol.Frame) -> tuple:
+        """("error", code) | ("reply", check(body)) for a well-formed STREAM_* request,
+        updating the model as the device updates its state."""
+        b, n = f.body, len(f.body)
+        if f.type == START:
+            if n > 1:
+                return "error", ErrorCode.BAD_LENGTH
+            flags = b[0] if n else 0
+            if flags & ~1:
+                return "error", ErrorCode.BAD_REQUEST
+            self.start(flags)
+            return "reply", self._check_start
+        if f.type in (STOP, STATUS):
+            if n:
+                return "error", ErrorCode.BAD_LENGTH
+            if f.type == STOP and not self.active:
+                return "error", ErrorCode.BAD_REQUEST
+            snap = (int(self.active), self.flags, self.next, self.events, self.gaps, self.dups)
+            if f.type == STOP:
+                self.active = False
+            return "reply", lambda body: self._check_stats(body, snap)
+        if not self.active:
+            return "error", ErrorCode.BAD_REQUEST
+        if f.type == DATA:
+            if n < 6 or n % 2 or (n - 4) // 2 > MAX_SAMPLES:
+                return "error", ErrorCode.BAD_LENGTH
+            st = self.status(struct.unpack_from("<I", b)[0])
+            if st == 0:
+                x = struct.unpack_from(f"<{(n - 4) // 2}h", b, 4)
+                self._accept(list(x))
+            return "reply", self._ack(st)
+        # DATA8
+        if n < 7:
+            return "error", ErrorCode.BAD_LENGTH
+        first, count = struct.unpack_from("<IH", b)
+        if count == 0 or count > MAX_DELTA_SAMPLES:
+            return "error", ErrorCode.BAD_LENGTH
+        st = self.status(first)
+        if st == 0:
+            how, x = delta8_decode(b[6:], count, self.last_x)
+            if how != "ok":
+                return "error", ErrorCode.BAD_REQUEST if how == "range" else ErrorCode.BAD_LENGTH
+            self._accept(x)
+        return "reply", self._ack(st)
+
+    def _accept(self, x):
+        self.next = (self.next + len(x)) & 0xFFFFFFFF
+        self.last_x = x[-1]
+        self.beats_open = True
+
+    def _ack(self, status: int):
+        def check(body):
+            self.beats_open = False
+            want = (status, self.next, self.events)
+            got = struct.unpack("<BII", body) if len(body) == 9 else None
+            return None if got == want else f"ACK {got}, expected (status, next, events) {want}"
+        return check
+
+    def beat(self, body: bytes) -> str | None:
+        if not self.beats_open:
+            return "BEAT event outside the answer to an accepted chunk"
+        if len(body) < 12:
+            return f"BEAT event of {len(body)} bytes"
+        eseq, r, cls, conf, flags, n = struct.unpack_from("<IIBBBB", body)
+        want_len = 20 + self.n_classes + (self.input_bytes if self.flags & 1 else 0)
+        problems = []
+        if eseq != self.events:
+            problems.append(f"eseq {eseq}, expected {self.events}")
+        if n != self.n_classes or len(body) != want_len:
+            problems.append(f"{n} classes in {len(body)} bytes, expected {self.n_classes} in {want_len}")
+        elif cls != 0xFF:
+            scores = np.frombuffer(body, np.int8, n, 12)
+            if cls != int(np.argmax(scores)):
+                problems.append(f"class {cls} is not the argmax of {scores.tolist()}")
+            if bool(flags & 1) != (conf < self.uncertain_below):
+                problems.append(f"uncertain flag {flags & 1} with confidence {conf}")
+        if not 0 <= r < self.next:
+            problems.append(f"R at sample {r}, only {self.next} samples accepted")
+        self.events += 1
+        return "; ".join(problems) or None
+
+    def _check_start(self, body):
+        if len(body) != 12:
+            return f"START reply of {len(body)} bytes"
+        v, cr, ms, fs, nc, ub, ib, md = struct.unpack("<BBHHBBHH", body)
+        if (v, cr, ms, fs, md) != (1, 3, MAX_SAMPLES, 360, MAX_DELTA_SAMPLES) or \
+                (nc, ub, ib) != (self.n_classes, self.uncertain_below, self.input_bytes):
+            return f"START reply {(v, cr, ms, fs, nc, ub, ib, md)}"
+        return None
+
+    def _check_stats(self, body, snap):
+        if len(body) != 60:
+            return f"statistics of {len(body)} bytes"
+        f = struct.unpack("<BBBB6I4Q", body)
+        got = (f[0], f[1], f[4], f[5], f[6], f[7])
+        if got != snap:
+            return f"statistics (active, flags, samples, events, gaps, dups) {got}, expected {snap}"
+        if f[8] != 0:
+            return f"{f[8]} receive overruns"
+        if f[10] + f[11] > f[12]:
+            return f"chain {f[10]} + beats {f[11]} units exceed the {f[12]} elapsed"
+        return None
+
+
+# --------------------------------------------------------------- generator
+def synthetic_ecg(n: int, rng: np.random.Generator) -> np.ndarray:
+    """A spiky rhythm the detector finds beats in (360 Hz, ~200 adu/mV around 1024)."""
+    t = np.arange(n)
+    x = 1024 + 40 * np.sin(2 * np.pi * t / 2000.0)
+    period = int(rng.integers(250, 420))
+    phase = t % period
+    x += np.where(phase < 6, 300 * phase / 6, np.where(phase < 12, 300 * (12 - phase) / 6, 0))
+    x += rng.normal(0, 3, n)
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
+class FrameGen:
+    """Random wire bytes for one batch; TEST_FAULT never appears as a valid frame.
+
+    Stream chunks are aimed with a copy of the stream model run over the batch
+    as it is generated, so that most of them land where the device is (and
+    beats get detected and classified) while the rest probe gaps, duplicates
+    and malformed bodies."""
+
+    def __init__(self, rng: random.Random, input_bytes: int, signal: np.ndarray):
+        self.r, self.input_bytes, self.signal = rng, input_bytes, signal
+        self.seq = 0
+        self.sim: StreamModel | None = None
+
+    def _seq(self) -> int:
+        self.seq = (self.seq + 1) % 0xFFFF
+        return self.seq
+
+    def _types(self) -> int:
+        r = self.r
+        t = r.choice((Msg.PING, Msg.INFO, Msg.MODEL_INFO, Msg.INFER, START, DATA, DATA8, STOP, STATUS,
+                      0x15, 0x1F, 0x00, 0x81, 0x90, 0x98, Msg.BOOT, Msg.FAULT, Msg.ERROR, r.randrange(256)))
+        return 0x0E if t == Msg.TEST_FAULT else t
+
+    def valid_request(self) -> tuple[int, bytes]:
+        r = self.r
+        u = r.random()
+        t = START if u < 0.04 else STOP if u < 0.08 else r.choice((Msg.PING, Msg.INFO, Msg.MODEL_INFO, Msg.INFER,
+                                                                  STATUS))
+        if t == Msg.PING:
+            return t, r.randbytes(r.choice((0, 1, 5, 100, 1024)))
+        if t == Msg.INFER:
+            return t, r.randbytes(self.input_bytes)
+        if t == START:
+            return t, bytes([r.choice((0, 1))]) if r.random() < 0.7 else b""
+        return t, b""
+
+    def hostile_body(self) -> tuple[int, bytes]:
+        r = self.r
+        t = self._types()
+        n = r.choice((0, 1, 2, 5, 6, 7, 9, self.input_bytes - 1, self.input_bytes + 1, 1004, 1005, 1024,
+                      r.randrange(1025)))
+        body = bytearray(r.randbytes(max(0, n)))
+        if t in (DATA, DATA8) and n >= 4 and r.random() < 0.6:
+            struct.pack_into("<I", body, 0, self.sim.next)  # at the expected sample: the body decides
+        return t, bytes(body)
+
+    def chunk(self) -> tuple[int, bytes]:
+        """A stream chunk of the signal: at the expected sample, after a gap, a duplicate, or malformed."""
+        r = self.r
+        kind = r.random()
+        first = self.sim.next
+        if kind < 0.1:
+            first = self.sim.next + r.choice((1, 7, 1000, 1 << 31))
+        elif kind < 0.2:
+            first = max(0, self.sim.next - r.choice((1, 100, 1018)))
+        at = first % len(self.signal)  # the samples: the signal from there on
+        prev = self.sim.last_x if first == self.sim.next else (int(self.signal[at - 1]) if at else 0)
+        if r.random() < 0.6:
+            data, count = delta8_encode(self.signal[at:at + r.choice((1, 50, 1018, 1018))], prev)
+            body = bytearray(struct.pack("<IH", first & 0xFFFFFFFF, max(count, 1)) + data)
+            if r.random() < 0.1:  # malformed: wrong count, a cut escape, a step out of range
+                m = r.randrange(3)
+                if m == 0:
+                    struct.pack_into("<H", body, 4, max(1, count + r.choice((-1, 1, 5))) % 1019)
+                elif m == 1:
+                    body += b"\x80\x01"
+                else:
+                    body[6:] = bytes([0x80, 0xFF, 0x7F, 0x7F]) + bytes(body[7:])
+            return DATA8, bytes(body)
+        n = r.choice((1, 37, 500, 500))
+        body = struct.pack("<I", first & 0xFFFFFFFF) + self.signal[at:at + n].astype("<i2").tobytes()
+        return DATA, body[:-1] if r.random() < 0.05 else body
+
+    def corrupt(self, raw: bytes) -> bytes:
+        """Wire bytes of a damaged version of the raw (unencoded) frame."""
+        r = self.r
+        k = r.randrange(9)
+        if k == 0:  # bit flips after encoding
+            enc = bytearray(protocol.cobs_encode(raw))
+            for _ in range(r.choice((1, 1, 2, 3))):
+                enc[r.randrange(len(enc))] ^= 1 << r.randrange(8)
+            return bytes(enc) + b"\x00"
+        if k == 1:  # bit flips before encoding (framing intact, CRC wrong)
+            b = bytearray(raw)
+            b[r.randrange(len(b))] ^= 1 << r.randrange(8)
+            return protocol.cobs_encode(bytes(b)) + b"\x00"
+        if k == 2:  # truncated
+            return protocol.cobs_encode(raw[:r.randrange(len(raw))]) + b"\x00"
+        if k == 3:  # version, or the length field, with a correct CRC
+            b = bytearray(raw[:-2])
+            if r.random() < 0.5:
+                b[0] = r.choice((0, 2, 0xFF))
+            else:
+                struct.pack_into("<H", b, 4, r.choice((len(b) - 5, len(b) - 7, 1025, 0xFFFF, 0)) & 0xFFFF)
+            return protocol.cobs_encode(bytes(b) + struct.pack("<H", protocol.crc16(bytes(b)))) + b"\x00"
+        if k == 4:  # trailing bytes after the CRC
+            return protocol.cobs_encode(raw + r.randbytes(r.randint(1, 3))) + b"\x00"
+        if k == 5:  # delimiter dropped: runs into the next chunk
+            return protocol.cobs_encode(raw)
+        if k == 6:  # a zero inside the encoding: two chunks
+            enc = bytearray(protocol.cobs_encode(raw))
+            enc.insert(r.randrange(1, len(enc)), 0)
+            return bytes(enc) + b"\x00"
+        if k == 7:  # garbage
+            return bytes(r.randrange(1, 256) for _ in range(r.randint(1, 60))) + b"\x00"
+        return bytes(r.randrange(1, 256) for _ in range(r.choice((1038, 1100, 1500)))) + b"\x00"  # over-long
+
+    def item(self) -> bytes:
+        r = self.r
+        p = r.random()
+        if p < 0.05:
+            return b"\x00"  # an empty frame: no answer
+        if not self.sim.active and r.random() < 0.5:  # a stream to work on, most of the time
+            t, body = START, bytes([r.choice((0, 1))])
+        elif p < 0.35:
+            t, body = self.valid_request()
+        elif p < 0.55:
+            t, body = self.hostile_body()
+        else:
+            t, body = self.chunk()
+        raw = protocol.pack_frame(t, self._seq(), body)
+        if r.random() < 0.25:
+            return self.corrupt(raw)
+        return protocol.cobs_encode(raw) + b"\x00"
+
+    def batch(self, model: StreamModel) -> bytes:
+        self.sim = copy.deepcopy(model)
+        out = bytearray()
+        while True:
+            it = _no_test_fault(self.item())
+            if len(out) + len(it) > BATCH_BYTES:
+                break
+            out += it
+            for chunk in it.split(b"\x00"):  # advance the simulated stream as the device will
+                try:
+                    f = protocol.decode(chunk) if chunk else None
+                except FrameError:
+                    f = None
+                if f is not None and f.type in STREAM_TYPES:
+                    self.sim.predict(f)
+        return bytes(out) if out.endswith(b"\x00") else bytes(out + b"\x00")
+
+
+def _no_test_fault(wire: bytes) -> bytes:
+    """Drop any chunk that decodes to a valid TEST_FAULT frame (the deliberate fault)."""
+    keep = []
+    for chunk in wire.split(b"\x00"):
+        try:
+            if chunk and protocol.decode(chunk).type == Msg.TEST_FAULT:
+                continue
+        except FrameError:
+            pass
+        keep.append(chunk)
+    return b"\x00".join(keep)
+
+
+# ------------------------------------------------------------------ oracle
+def _header(chunk: bytes) -> tuple[int, int]:
+    """(seq, type) the device can read from a refused chunk (SEQ_NONE, 0 if none)."""
+    if len(chunk) > protocol.MAX_ENCODED:
+        return protocol.SEQ_NONE, 0
+    try:
+        raw = protocol.cobs_decode(chunk)
+    except FrameError:
+        return protocol.SEQ_NONE, 0
+    return (struct.unpack_from("<H", raw, 2)[0] if len(raw) >= 4 else protocol.SEQ_NONE), \
+        (raw[1] if len(raw) >= 2 else 0)
+
+
+@dataclass
+class Stats:
+    frames: int = 0          # non-empty chunks sent (each one answered)
+    batches: int = 0
+    bytes: int = 0
+    beats: int = 0
+    answers: Counter = field(default_factory=Counter)
+
+    def line(self) -> str:
+        a = self.answers
+        return (f"{self.frames} frames in {self.batches} batches ({self.bytes} bytes): "
+                f"{a['reply']} replies, {a['error']} ERROR answers, {self.beats} BEAT events; "
+                f"0 faults, 0 resets, 0 hangs")
+
+
+class DeviceFuzzer:
+    def __init__(self, dev: Device, seed: int = 0):
+        self.dev = dev
+        self.rng = random.Random(seed)
+        info = dev.request(Msg.MODEL_INFO, allow_error=True)
+        if info.is_error:
+            raise TinyEcgError("the device has no model: the device fuzzer needs a firmware built with one")
+        kv = info.kv()
+        self.input_bytes, self.output_bytes = int(kv["input_bytes"]), int(kv["output_bytes"])
+        start = dev.request(START, b"", allow_error=True)
+        if start.is_error:
+            raise TinyEcgError(f"the device cannot stream ({start.error()[2]}): it needs the beat classifier")
+        _, _, _, _, nc, ub, ib, _ = struct.unpack("<BBHHBBHH", start.body)
+        dev.request(STOP)
+        self.model = StreamModel(nc, ub, ib)
+        self.gen = FrameGen(self.rng, self.input_bytes, synthetic_ecg(200_000, np.random.default_rng(seed)))
+        self.known = {Msg.PING, Msg.INFO, Msg.MODEL_INFO, Msg.INFER, *STREAM_TYPES}
+        self.stats = Stats()
+
+    def _expect(self, chunk: bytes):
+        """The answer a chunk must get: ("error", code, seq, type), or ("frame", Frame,
+        the stream model's prediction). Made when the chunk's turn comes, before
+        the BEAT events it may produce arrive."""
+        try:
+            f = protocol.decode(chunk)
+        except FrameError as exc:
+            return ("error", exc.code, *_header(chunk))
+        return ("frame", f, self.model.predict(f) if f.type in STREAM_TYPES else None)
+
+    def _check(self, exp, got: protocol.Frame) -> str | None:
+        if exp[0] == "error":
+            _, code, seq, typ = exp
+            if not got.is_error:
+                return f"answer 0x{got.type:02x} to a chunk the spec refuses with {code.name}"
+            c, t, _ = got.error()
+            if c != code or got.seq != seq or t != typ:
+                return f"ERROR {c} seq {got.seq} type 0x{t:02x}, expected {code.name} seq {seq} type 0x{typ:02x}"
+            self.stats.answers["error"] += 1
+            return None
+        _, f, pred = exp
+        if got.seq != f.seq:
+            return f"answer seq {got.seq} to request seq {f.seq} (type 0x{f.type:02x})"
+        want = None
+        if pred is not None:
+            kind, arg = pred
+            if kind == "error":
+                want = arg
+            elif got.is_error:
+                return f"ERROR {got.error()} to stream request 0x{f.type:02x}, the model expects a reply"
+            else:
+                problem = arg(got.body)
+                if problem:
+                    return f"stream request 0x{f.type:02x}: {problem}"
+        elif f.type not in self.known:
+            want = ErrorCode.UNKNOWN_TYPE
+        elif f.type == Msg.INFO and f.body or f.type == Msg.MODEL_INFO and f.body:
+            want = ErrorCode.BAD_LENGTH
+        elif f.type == Msg.INFER and len(f.body) != self.input_bytes:
+            want = ErrorCode.BAD_LENGTH
+        if want is not None:
+            if not got.is_error or got.error()[0] != want or got.error()[1] != f.type:
+                return f"answer {got} to 0x{f.type:02x} ({len(f.body)} bytes), expected ERROR {want.name}"
+            self.stats.answers["error"] += 1
+            return None
+        if got.is_error or got.type != f.type | protocol.REPLY:
+            return f"answer {got.type:#04x} {got.error() if got.is_error else ''} to request 0x{f.type:02x}"
+        if f.type == Msg.PING and got.body != f.body:
+            return "PING reply does not echo the body"
+        if f.type == Msg.INFER and len(got.body) != self.output_bytes + 4:
+            return f"INFER reply of {len(got.body)} bytes, expected {self.output_bytes} outputs + 4"
+        self.stats.answers["reply"] += 1
+        return None
+
+    def run_batch(self) -> None:
+        wire = self.gen.batch(self.model)
+        chunks = deque(c for c in wire.split(b"\x00") if c)
+        n_chunks = len(chunks)
+        self.dev.write(wire)
+        self.stats.batches += 1
+        self.stats.bytes += len(wire)
+        self.stats.frames += n_chunks
+        exp = self._expect(chunks.popleft()) if chunks else None
+        while exp is not None:
+            try:
+                got = self.dev.recv(timeout=HANG_GUARD_S)
+            except DeviceTimeout:
+                raise Finding(f"hang: no answer for {len(chunks) + 1} of {n_chunks} chunks of batch "
+                              f"{self.stats.batches} (wire {wire.hex()})") from None
+            self._unsolicited(got, wire)
+            if got.type == BEAT:
+                problem = self.model.beat(got.body)
+                self.stats.beats += 1
+                if problem:
+                    raise Finding(f"batch {self.stats.batches}: {problem}")
+                continue
+            problem = self._check(exp, got)
+            if problem:
+                raise Finding(f"batch {self.stats.batches}: {problem} (wire {wire.hex()})")
+            exp = self._expect(chunks.popleft()) if chunks else None
+        if self.dev.framing_errors:
+            raise Finding(f"the device sent malformed frames: {self.dev.framing_errors[:3]}")
+        payload = self.rng.randbytes(self.rng.randrange(64))
+        seq = self.dev.send(Msg.PING, payload)
+        got = self.dev.recv(timeout=HANG_GUARD_S)
+        self._unsolicited(got, wire)
+        if got.type != Msg.PING | protocol.REPLY or got.seq != seq or got.body != payload:
+            raise Finding(f"after batch {self.stats.batches} PING got {got}")
+
+    def _unsolicited(self, got: protocol.Frame, wire: bytes):
+        if got.type in (Msg.FAULT, Msg.BOOT):
+            raise Finding(f"the device sent {Msg(got.type).name} ({got.text().strip()!r}) "
+                          f"in batch {self.stats.batches} (wire {wire.hex()})")
+        if got.is_error and got.error()[0] == ErrorCode.RX_OVERRUN:
+            raise Finding(f"receive overrun in batch {self.stats.batches}: flow control failed")
+
+    def run(self, frames: int, progress: bool = False) -> Stats:
+        bar = None
+        if progress:
+            from tqdm import tqdm
+            bar = tqdm(total=frames, unit="frame", dynamic_ncols=True, desc="device fuzz")
+        try:
+            while self.stats.frames < frames:
+                before = self.stats.frames
+                self.run_batch()
+                if bar is not None:
+                    bar.update(self.stats.frames - before)
+        finally:
+            if bar is not None:
+                bar.close()
+        return self.stats
