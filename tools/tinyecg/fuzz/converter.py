@@ -430,8 +430,21 @@ def _m_options_type(m: Mutator, model, S) -> str:
     return f"operator {i} options={name} (defaults)"
 
 
+def _m_name(m: Mutator, model, S) -> str:
+    """Hostile text where the file carries text: tensor names, the description."""
+    r = m.rng
+    text = r.choice((b"*/ int x; /*", b"line\nbreak", b"nul\x00inside", b'"quoted" \\ back', b"\xff\xfe\x80",
+                     b"x" * 5000, bytes(r.randrange(256) for _ in range(r.randint(1, 40)))))
+    if r.random() < 0.2:
+        model.description = text
+        return f"description={text[:20]!r}"
+    i, t = m._tensor(model)
+    t.name = text
+    return f"tensor {i} name={text[:20]!r}"
+
+
 _STRUCT_MUTATIONS = (_m_shape, _m_shape, _m_option, _m_option, _m_option, _m_quant, _m_quant, _m_type,
-                     _m_tensor_index, _m_buffer_index, _m_opcode, _m_buffer_data, _m_ops, _m_options_type)
+                     _m_tensor_index, _m_buffer_index, _m_opcode, _m_buffer_data, _m_ops, _m_options_type, _m_name)
 
 
 # ---------------------------------------------------------------- workers
