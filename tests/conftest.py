@@ -21,6 +21,18 @@ def pytest_addoption(parser):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _junit_identity(request, record_testsuite_property):
+    """What the JUnit XML verified (make test writes it to build/test-results/; the
+    report's traceability section says when results are of another commit)."""
+    from tinyecg.regreport.identify import git_state
+    g = git_state(ROOT)
+    record_testsuite_property("git_commit", g.get("commit") or "unknown")
+    record_testsuite_property("git_dirty", str(g.get("dirty")))
+    record_testsuite_property("env", request.config.getoption("--env"))
+    record_testsuite_property("port", request.config.getoption("--port") or "qemu")
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _pio_quiet():
     os.environ.setdefault("PLATFORMIO_SETTING_ENABLE_TELEMETRY", "No")
     os.environ.setdefault("PLATFORMIO_DISABLE_UPGRADE_CHECK", "true")

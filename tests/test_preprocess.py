@@ -112,14 +112,14 @@ def test_assembler_emits_on_next_r():
     asm = P.Assembler()
     rs = [500, 644, 788, 860, 1076, 1220]     # 144-sample rhythm, premature beat at 860
     out = []
-    for j in range(1400):
+    for j in range(1220 + P.LAT + 1):
         rep = [r for r in rs if r + P.LAT == j]
         w = j % 1000 - 500                     # a ramp we can recognise in the window
         for b in asm.push(w, rep):
             out.append((j, b))
     # first R only starts the chain; the last R (1220) has no successor
     assert [b.r for _, b in out] == [644, 788, 860, 1076]
-    assert [j for j, _ in out] == [788 + 80, 860 + 80, 1076 + 80, 1220 + 80]
+    assert [j for j, _ in out] == [788 + P.LAT, 860 + P.LAT, 1076 + P.LAT, 1220 + P.LAT]
     b0 = out[0][1]
     assert (b0.pre, b0.post) == (144, 144)
     assert b0.feats == P.rr_features(144, 144, 1152, 2304)

@@ -49,6 +49,41 @@ def test_encode_refuses_oversize_body():
         protocol.encode(Msg.PING, 1, b"x" * (protocol.MAX_BODY + 1))
 
 
+def test_tensor_chunk_encoding():
+    """TENSOR_WRITE / TENSOR_READ bodies, byte by byte as docs/protocol.md draws them."""
+    assert protocol.CHUNK_HEADER.size == 9 and protocol.MAX_CHUNK == protocol.MAX_BODY - 9 == 1015
+    assert protocol.tensor_write_body(1, 3072, 2030, b"\xaa\xbb") == \
+        b"\x01" + b"\x00\x0c\x00\x00" + b"\xee\x07\x00\x00" + b"\xaa\xbb"
+    assert protocol.tensor_read_body(2, 0x01020304, 1015, 0x3F7) == \
+        b"\x02" + b"\x04\x03\x02\x01" + b"\xf7\x03\x00\x00" + b"\xf7\x03"
+    body = protocol.tensor_write_body(0, 4096, 1015, bytes(range(200)))
+    assert protocol.parse_chunk(body) == protocol.Chunk(0, 4096, 1015, bytes(range(200)))
+    assert len(protocol.encode(Msg.TENSOR_WRITE, 1, protocol.tensor_write_body(0, 1, 0, b"x" * protocol.MAX_CHUNK))) \
+        <= protocol.MAX_ENCODED + 1  # a full chunk is one frame
+    with pytest.raises(FrameError) as e:
+        protocol.parse_chunk(b"\x00" * 8)
+    assert e.value.code == ErrorCode.BAD_LENGTH
+
+
+@pytest.mark.parametrize("total,spans", [
+    (1, [(0, 1)]), (1015, [(0, 1015)]), (1016, [(0, 1015), (1015, 1)]),
+    (3072, [(0, 1015), (1015, 1015), (2030, 1015), (3045, 27)]),
+    (2030, [(0, 1015), (1015, 1015)]),
+])
+def test_chunk_spans_cover_the_tensor_in_order(total, spans):
+    assert protocol.chunk_spans(total) == spans
+
+
+def test_chunk_spans_of_large_tensors():
+    for total in (27_648, 100_000, 1 << 20):
+        spans = protocol.chunk_spans(total)
+        assert spans[0][0] == 0 and all(0 < n <= protocol.MAX_CHUNK for _, n in spans)
+        assert all(a + n == b for (a, n), (b, _) in zip(spans, spans[1:]))
+        assert spans[-1][0] + spans[-1][1] == total and len(spans) == -(-total // protocol.MAX_CHUNK)
+    with pytest.raises(ValueError):
+        protocol.chunk_spans(0)
+
+
 def bad_frames():
     """(name, encoded bytes without delimiter, expected error) for every class."""
     good = protocol.pack_frame(Msg.PING, 3, b"hello")

@@ -18,21 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tinyecg import firmware, qemu, report  # noqa: E402
 from tinyecg import stream as S  # noqa: E402
-from tinyecg.cli import run_main  # noqa: E402
+from tinyecg.cli import positive, run_main  # noqa: E402
 from tinyecg.device import Device  # noqa: E402
 from tinyecg.errors import TinyEcgError  # noqa: E402
-
-
-def positive(kind):
-    def conv(s):
-        try:
-            v = kind(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {s}") from None
-        if v <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive: {s}")
-        return v
-    return conv
 
 
 def main() -> int:

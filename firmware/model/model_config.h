@@ -17,6 +17,9 @@
 #define MODEL_OUTPUT_SHAPES "1x4"
 #define MODEL_INPUT_ZERO_POINTS "-16;-128"
 #define MODEL_OUTPUT_ZERO_POINTS "-128"
+/* Bytes of each input / output in subgraph order (the chunked tensor commands' table) */
+#define MODEL_INPUT_SIZES { 128, 8 }
+#define MODEL_OUTPUT_SIZES { 4 }
 
 /* input 0: 'serving_default_wave:0' int8 [1, 128, 1], real = 0.0296434592 * (q - (-16)) */
 #define MODEL_INPUT0_RANK 3

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "board.h"
+#include "cmd_model.h"
 #include "stream.h"
 #include "version.h"
 #ifdef TINYECG_HAVE_MODEL
@@ -74,6 +75,15 @@ void reply_put_kv_dec(reply_t *reply, const char *key, uint32_t value)
     reply_put_text(reply, "\n");
 }
 
+proto_error_t reply_error_end(reply_t *reply, proto_error_t code)
+{
+    if (reply->len >= reply->cap) {
+        reply->len = (uint16_t)(reply->cap - 1u);
+    }
+    reply->body[reply->len] = 0;
+    return code;
+}
+
 proto_error_t reply_error(reply_t *reply, proto_error_t code, const char *text)
 {
     size_t n = strlen(text);
@@ -136,19 +146,14 @@ static proto_error_t cmd_test_fault(const frame_t *req, reply_t *reply)
 }
 #endif
 
-/* Feature modules declare their handlers here. */
-#ifdef TINYECG_HAVE_MODEL
-proto_error_t cmd_model_info(const frame_t *req, reply_t *reply) __attribute__((weak));
-proto_error_t cmd_infer(const frame_t *req, reply_t *reply) __attribute__((weak));
-#endif
-
 static const command_t command_table[] = {
     {MSG_PING, "PING", cmd_ping},
     {MSG_INFO, "INFO", cmd_info},
-#ifdef TINYECG_HAVE_MODEL
     {MSG_MODEL_INFO, "MODEL_INFO", cmd_model_info},
     {MSG_INFER, "INFER", cmd_infer},
-#endif
+    {MSG_TENSOR_WRITE, "TENSOR_WRITE", cmd_tensor_write},
+    {MSG_INVOKE, "INVOKE", cmd_invoke},
+    {MSG_TENSOR_READ, "TENSOR_READ", cmd_tensor_read},
     {MSG_STREAM_START, "STREAM_START", cmd_stream_start},
     {MSG_STREAM_DATA, "STREAM_DATA", cmd_stream_data},
     {MSG_STREAM_DATA8, "STREAM_DATA8", cmd_stream_data8},

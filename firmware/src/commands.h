@@ -4,7 +4,8 @@
  * A handler reads the request and writes its reply body into reply->body
  * (capacity reply->cap). Return ERR_NONE to send `type | MSG_REPLY` with
  * reply->len bytes, or an error code to send an ERROR frame whose text is
- * the NUL-terminated string the handler left in reply->body (see reply_text).
+ * the NUL-terminated string the handler left in reply->body (reply_error,
+ * reply_error_end).
  * Features add their commands to the table in commands.c.
  */
 #ifndef TINYECG_COMMANDS_H
@@ -33,6 +34,8 @@ void commands_dispatch(const frame_t *req);
 
 /* Helpers for handlers. */
 proto_error_t reply_error(reply_t *reply, proto_error_t code, const char *text);
+/* The text put with reply_put_* so far is the ERROR text: NUL-terminate it, return code. */
+proto_error_t reply_error_end(reply_t *reply, proto_error_t code);
 void reply_put_u16(reply_t *reply, uint16_t v);
 void reply_put_u32(reply_t *reply, uint32_t v);
 void reply_put_bytes(reply_t *reply, const void *data, uint16_t n);

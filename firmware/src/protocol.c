@@ -66,8 +66,6 @@ size_t proto_cobs_decode(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
     return o;
 }
 
-static uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-
 static proto_rx_result_t rx_error(frame_t *out, proto_error_t *err, proto_error_t code)
 {
     *err = code;
@@ -112,12 +110,12 @@ proto_rx_result_t proto_rx_feed(proto_rx_t *rx, uint8_t byte, frame_t *out, prot
         out->type = rx->dec[1];
     }
     if (n >= 4) {
-        out->seq = get_u16(rx->dec + 2);
+        out->seq = proto_get_u16(rx->dec + 2);
     }
     if (n < PROTO_HEADER_BYTES + PROTO_CRC_BYTES) {
         return rx_error(out, err, ERR_TRUNCATED);
     }
-    out->len = get_u16(rx->dec + 4);
+    out->len = proto_get_u16(rx->dec + 4);
     if (out->len > PROTO_MAX_BODY) {
         return rx_error(out, err, ERR_OVERSIZE);
     }
@@ -128,7 +126,7 @@ proto_rx_result_t proto_rx_feed(proto_rx_t *rx, uint8_t byte, frame_t *out, prot
     if (n > want) {
         return rx_error(out, err, ERR_BAD_LENGTH);
     }
-    if (proto_crc16(rx->dec, n - PROTO_CRC_BYTES, 0xFFFFu) != get_u16(rx->dec + n - PROTO_CRC_BYTES)) {
+    if (proto_crc16(rx->dec, n - PROTO_CRC_BYTES, 0xFFFFu) != proto_get_u16(rx->dec + n - PROTO_CRC_BYTES)) {
         return rx_error(out, err, ERR_BAD_CRC);
     }
     if (out->version != PROTO_VERSION) {

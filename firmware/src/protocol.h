@@ -20,12 +20,21 @@
 #define PROTO_MAX_ENCODED   (PROTO_MAX_FRAME + PROTO_MAX_FRAME / 254u + 1u)
 #define PROTO_SEQ_NONE      0xFFFFu  /* seq of frames not answering a request */
 
+/* Tensor chunk (TENSOR_WRITE body, TENSOR_READ reply): index u8 | total u32le |
+ * offset u32le | data; a TENSOR_READ request adds length u16le to the header. */
+#define PROTO_CHUNK_HEADER_BYTES 9u
+#define PROTO_CHUNK_MAX_DATA     (PROTO_MAX_BODY - PROTO_CHUNK_HEADER_BYTES)
+#define PROTO_READ_REQUEST_BYTES (PROTO_CHUNK_HEADER_BYTES + 2u)
+
 /* Message types. Requests have bit 7 clear; a reply is request | 0x80. */
 enum {
     MSG_PING = 0x01,       /* body: anything; reply echoes it */
     MSG_INFO = 0x02,       /* body: empty; reply: "key=value\n" text */
     MSG_MODEL_INFO = 0x03, /* engine: model id, shapes, arena */
-    MSG_INFER = 0x04,      /* engine: int8 input -> int8 output + counter */
+    MSG_INFER = 0x04,      /* engine: int8 input -> int8 output + counter (one frame each way) */
+    MSG_TENSOR_WRITE = 0x05, /* engine: a chunk of one input tensor */
+    MSG_INVOKE = 0x06,     /* engine: run the model on the written inputs; reply: counter */
+    MSG_TENSOR_READ = 0x07, /* engine: a chunk of one output tensor of the last invoke */
     MSG_TEST_FAULT = 0x0F, /* test builds only: provoke a fault */
     /* 0x10..0x1F: streaming (beat pipeline) */
     MSG_BOOT = 0x7D,       /* device -> host at reset: same text as INFO */
@@ -75,6 +84,13 @@ typedef struct {
  * why and *out holds whatever header fields could be read (seq/type, or
  * PROTO_SEQ_NONE / 0). */
 proto_rx_result_t proto_rx_feed(proto_rx_t *rx, uint8_t byte, frame_t *out, proto_error_t *err);
+
+/* Little-endian fields of a frame body. */
+static inline uint16_t proto_get_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint32_t proto_get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
 
 /* Pure helpers (also unit-tested on the host). */
 uint16_t proto_crc16(const uint8_t *data, size_t n, uint16_t crc);

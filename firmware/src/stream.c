@@ -78,11 +78,6 @@ static int8_t model_in[MODEL_INPUT_BYTES];
 static int8_t model_out[MODEL_OUTPUT_BYTES];
 #endif
 
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
 static void reply_put_u64(reply_t *reply, uint64_t v)
 {
     reply_put_u32(reply, (uint32_t)v);
@@ -262,7 +257,7 @@ proto_error_t cmd_stream_data(const frame_t *req, reply_t *reply)
         return reply_error(reply, ERR_BAD_LENGTH, "STREAM_DATA body is first:u32 + 1..500 int16 samples");
     }
     const uint32_t n = (uint32_t)(req->len - 4u) / 2u;
-    const uint8_t status = chunk_status(get_u32(req->body));
+    const uint8_t status = chunk_status(proto_get_u32(req->body));
     if (status == ACK_ACCEPTED) {
         const uint8_t *p = req->body + 4;
         for (uint32_t i = 0; i < n; ++i) {
@@ -310,7 +305,7 @@ proto_error_t cmd_stream_data8(const frame_t *req, reply_t *reply)
     if (n == 0 || n > STREAM_MAX_DELTA_SAMPLES) {
         return reply_error(reply, ERR_BAD_LENGTH, "STREAM_DATA8 count must be 1..1018");
     }
-    const uint8_t status = chunk_status(get_u32(req->body));
+    const uint8_t status = chunk_status(proto_get_u32(req->body));
     if (status != ACK_ACCEPTED) {
         return ack(reply, status);
     }

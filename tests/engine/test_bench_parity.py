@@ -21,7 +21,7 @@ def _bench(name):
 
 @pytest.mark.parametrize("variant", sorted(eu.VARIANTS))
 @pytest.mark.parametrize("name", sorted(BENCH))
-def test_bench_vectors_and_random_inputs(name, variant, tmp_path, kernel_variants):
+def test_bench_vectors_and_random_inputs(name, variant, tmp_path, kernel_variants, record_property):
     path = _bench(name)
     graph = tflite_import.load(path)
     prog = codegen.generate(graph, tmp_path / "gen")
@@ -46,6 +46,10 @@ def test_bench_vectors_and_random_inputs(name, variant, tmp_path, kernel_variant
     assert len(xr) >= 1000
     mism = int((got != ref).any(axis=1).sum())
     assert mism == 0, f"{mism} of {len(xr)} random inputs differ from tflite_micro"
+    # the report's equivalence section reads these from the JUnit XML
+    record_property("vectors", len(x) + len(xr))
+    record_property("target", "host x86-64 (gcc)")
+    record_property("kernels", variant)
     # the outputs are not trivially constant (a broken model could still "agree" on nothing)
     assert len({bytes(r) for r in ref}) > 50
 

@@ -130,7 +130,7 @@ case("views-expand-squeeze", lambda: fb_build.view_chain_model([1, 10, 3]),
 
 
 @pytest.mark.parametrize("builder,kinds,expect", CASES)
-def test_operator_parity(builder, kinds, expect, tmp_path, kernel_variants):
+def test_operator_parity(builder, kinds, expect, tmp_path, kernel_variants, record_property):
     """Both kernel paths (portable, and SIMD with emulated intrinsics) equal tflite_micro."""
     model = builder()
     graph, ref, gots = eu.parity(model, tmp_path, n_random=150, kernel_objs=kernel_variants)
@@ -149,3 +149,6 @@ def test_operator_parity(builder, kinds, expect, tmp_path, kernel_variants):
             f"{variant}: {bad.size} of {len(ref)} inputs differ; first: row {bad[0]} "
             f"ref {ref[bad[0]][:16]} got {got[bad[0]][:16]}"
         )
+    record_property("vectors", len(ref))
+    record_property("target", "host x86-64 (gcc)")
+    record_property("kernels", ", ".join(sorted(gots)))

@@ -18,7 +18,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "models" / "arrhythmia" / "model
 
 
 @pytest.mark.parametrize("variant", sorted(eu.VARIANTS))
-def test_shipped_model_matches_tflite_micro(variant, tmp_path, kernel_variants):
+def test_shipped_model_matches_tflite_micro(variant, tmp_path, kernel_variants, record_property):
     from tinyecg.calibrate import Int8Model, reference_beats
 
     model = SHIPPED.read_bytes()
@@ -43,4 +43,7 @@ def test_shipped_model_matches_tflite_micro(variant, tmp_path, kernel_variants):
     got = eu.run_host(exe, x, out_bytes)
     mism = int((got != ref).any(axis=1).sum())
     assert mism == 0, f"{mism} of {len(x)} inputs differ from tflite_micro ({variant} kernels)"
+    record_property("vectors", len(x))
+    record_property("target", "host x86-64 (gcc)")
+    record_property("kernels", variant)
     assert len({bytes(r) for r in ref}) > 20  # not a degenerate agreement on constant outputs

@@ -178,3 +178,21 @@ def unsupported_op_model(seed=0):
         return tf.math.tanh(x)
 
     return convert(fn, [(1, 8)], seed)
+
+
+def io_model(seed=0):
+    """Two inputs and two outputs, the larger of each over one protocol frame:
+    x0 [1,32,32,3] (3,072 B) -> 3x3 conv, 4 channels, ReLU -> y0 [1,32,32,4]
+    (4,096 B); x1 [1,1100] -> dense 4 + the mean of y0 over H, W -> y1 [1,4]."""
+    tf = _tf()
+    rng = np.random.default_rng(seed)
+    k = tf.constant(rng.standard_normal((3, 3, 3, 4)).astype(np.float32) * 0.5)
+    b = tf.constant(rng.standard_normal(4).astype(np.float32) * 0.3)
+    wt = tf.constant(rng.standard_normal((1100, 4)).astype(np.float32) * 0.05)
+
+    def fn(x0, x1):
+        y0 = tf.nn.relu(tf.nn.conv2d(x0, k, strides=1, padding="SAME") + b)
+        y1 = tf.matmul(x1, wt) + tf.reduce_mean(y0, axis=[1, 2])
+        return y0, y1
+
+    return convert(fn, [(1, 32, 32, 3), (1, 1100)], seed)

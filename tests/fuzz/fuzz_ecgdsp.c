@@ -8,9 +8,11 @@
  * sums of their rings:
  *   section 2: S1 = sum of the 128 v, S2 = sum of the 64 b1; ring indices in range;
  *   section 3: q = e*e <= 16,769,025, i = sum of the last 27 q <= 452,763,675,
- *              SPK, NPK, learn_max in 0 .. 452,763,675; the report queue holds
- *              at most 2 R positions; an R is reported exactly LAT = 80
- *              samples after it; reported R positions increase;
+ *              SPK, NPK, learn_max, the held noise peak in 0 .. 452,763,675;
+ *              slopes <= 4095; the search-back RR ring holds 0 .. 4095 and
+ *              sums to rr_sum; the report queue holds at most LAT / 37 + 1
+ *              R positions; an R is reported exactly LAT samples after it;
+ *              reported R positions increase;
  *   section 4: every beat is recomputed here from the spec with 64-bit
  *              arithmetic (R, pre, post, the 8 RR features in 0 .. 1023, the
  *              128-sample window of w with zeros before j = 0), hist holds
@@ -112,10 +114,22 @@ static void check_detector(int rings)
     FUZZ_CHECK(det.learn_max >= 0 && det.learn_max <= I_MAX && det.spk >= 0 && det.spk <= I_MAX && det.npk >= 0 &&
                    det.npk <= I_MAX,
                "learn_max/SPK/NPK %d/%d/%d", det.learn_max, det.spk, det.npk);
-    FUZZ_CHECK(det.q_len >= 0 && det.q_len <= 2, "report queue holds %d (spec: at most 2)", det.q_len);
+    FUZZ_CHECK(det.q_len >= 0 && det.q_len <= ECG_LAT / 37 + 1, "report queue holds %d (spec: at most %d)",
+               det.q_len, ECG_LAT / 37 + 1);
     FUZZ_CHECK(det.q_head >= 0 && det.q_head < ECG_R_QUEUE, "queue head %d", det.q_head);
     FUZZ_CHECK(det.last >= ECG_LEARN && (det.last <= det.j || det.last == ECG_LEARN), "last QRS %d at j %d", det.last,
                det.j);
+    FUZZ_CHECK(det.last_qrs >= -1 && det.last_qrs < det.j && det.last_slope >= 0 && det.last_slope <= ECG_E_MAX,
+               "last_qrs %d, last_slope %d at j %d", det.last_qrs, det.last_slope, det.j);
+    FUZZ_CHECK(det.nb_c >= -1 && det.nb_c <= I_MAX, "held noise peak %d", det.nb_c);
+    int64_t rr_sum = 0;
+    for (int k = 0; k < ECG_RR_AVG_N; ++k) {
+        FUZZ_CHECK(det.rr[k] >= 0 && det.rr[k] <= ECG_RR_MAX, "RR %d in the search-back ring", det.rr[k]);
+        rr_sum += det.rr[k];
+    }
+    FUZZ_CHECK(rr_sum == det.rr_sum && det.rr_n >= 0 && det.rr_n <= ECG_RR_AVG_N && det.rr_i >= 0 &&
+                   det.rr_i < ECG_RR_AVG_N,
+               "RR ring sum %d (ring %lld), n %d, index %d", det.rr_sum, (long long)rr_sum, det.rr_n, det.rr_i);
 }
 
 static void check_beat(const ecg_beat_t *b, int64_t r_next)

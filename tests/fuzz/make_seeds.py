@@ -24,6 +24,7 @@ from tinyecg import protocol  # noqa: E402
 from tinyecg.protocol import Msg  # noqa: E402
 
 START, DATA, STOP, STATUS, DATA8 = 0x10, 0x11, 0x12, 0x13, 0x14
+TENSOR_WRITE, INVOKE, TENSOR_READ = 0x05, 0x06, 0x07
 INPUT_BYTES = 136
 
 
@@ -46,6 +47,11 @@ def request(t: int, seq: int, body: bytes = b"") -> bytes:
     return struct.pack("<BHH", t, seq, len(body)) + body
 
 
+def chunk(index: int, total: int, offset: int, data: bytes = b"") -> bytes:
+    """TENSOR_WRITE body, or (without data) the header of a TENSOR_READ."""
+    return struct.pack("<BII", index, total, offset) + data
+
+
 def command_seeds() -> dict[str, bytes]:
     samples = struct.pack("<I", 0) + struct.pack("<8h", 1000, 1010, 1040, 1100, 900, 980, 1000, 1002)
     return {
@@ -57,6 +63,14 @@ def command_seeds() -> dict[str, bytes]:
                    + request(DATA8, 7, struct.pack("<IH", 8, 4) + b"\x01\x02\x80\x00\x10")
                    + request(STATUS, 8) + request(STOP, 9)),
         "unknown": request(0x0F, 10) + request(0x6B, 11, b"?") + request(0x90, 12),
+        "engine": (request(TENSOR_WRITE, 13, chunk(0, 128, 0, bytes(range(100))))
+                   + request(TENSOR_WRITE, 14, chunk(0, 128, 50, bytes(range(78))))      # overlapping resend
+                   + request(INVOKE, 15)                                                  # input 1 missing
+                   + request(TENSOR_WRITE, 16, chunk(1, 8, 0, b"\x80\x7f" * 4))
+                   + request(INVOKE, 17) + request(TENSOR_READ, 18, chunk(0, 4, 0) + struct.pack("<H", 4))
+                   + request(TENSOR_READ, 19, chunk(0, 4, 2) + struct.pack("<H", 2))
+                   + request(TENSOR_WRITE, 20, chunk(0, 128, 120, b"gap"))              # leaves a gap
+                   + request(TENSOR_READ, 21, chunk(0, 4, 0) + struct.pack("<H", 4))),  # no result after a write
     }
 
 

@@ -114,18 +114,20 @@ def _check_stream(res: S.StreamResult, host: S.HostBeats):
     assert res.stats["rx_overruns"] == 0
 
 
-def test_full_ds2_record_streams_beat_for_beat(pipe, rec, tmp_path):
+def test_full_ds2_record_streams_beat_for_beat(pipe, rec, tmp_path, record_property):
     r = _record_or_skip(rec)
     assert r.signal.size == 650000                                   # the whole 30 minutes
     rep = S.run(rec, pipe.dev, pipe.model_path, check_inputs=(rec == FULL_RECORDS[0]),
                 ann_base=tmp_path / rec)
-    assert rep["samples_sent"] == 650000
+    assert rep["samples_sent"] == 650000 + P.TAIL_SAMPLES == 650000 + rep["tail_samples"]
     assert rep["lost_events"] == 0
     assert rep["host_device_mismatches"] == 0
     assert rep["events_received"] == rep["beats_detected"] > 1400
     assert rep["device"]["stream_events"] == rep["events_received"]
     assert rep["device"]["rx_overruns"] == 0
     assert rep["qrs"]["se"] >= QRS_TARGET and rep["qrs"]["ppv"] >= QRS_TARGET, rep["qrs"]
+    record_property("vectors", f"{rep['events_received']} beats")
+    record_property("target", f"{rep['device']['board']} ({rep['device']['counter']})")
     assert rep["device_instructions_per_beat"] > 0
     assert 0 < rep["power"]["duty_cycle_pct"] < 100
     # the annotation file reads back with wfdb, one annotation per event

@@ -10,7 +10,7 @@
  *         int32 n_b, then per beat: int32 r, pre, post, feats[8],
  *                                   int16 window[128], int8 wave[128], int8 rr[8]
  * det: beats from ecg_chain_push (the device's path); ext: frontend +
- * assembler fed the given R positions at R + LAT (Python Chain(r_raw=...)).
+ * assembler fed the given R positions at R + EXT_LAT (Python Chain(r_raw=...)).
  * WM WS WZ / RM RS RZ: mult, shift, zero point of the two input requantizers.
  */
 #include <stdio.h>
@@ -93,8 +93,8 @@ int main(int argc, char **argv)
         for (int32_t j = 0; j < n_w; ++j) {
             int32_t rs[4];
             int n_r = 0;
-            while (ei < k && rj[ei] + ECG_LAT <= j) {
-                if (rj[ei] + ECG_LAT == j && n_r < 4) rs[n_r++] = rj[ei];
+            while (ei < k && rj[ei] + ECG_EXT_LAT <= j) {
+                if (rj[ei] + ECG_EXT_LAT == j && n_r < 4) rs[n_r++] = rj[ei];
                 ei++;
             }
             n_b += ecg_assembler_push(&as, w[j], rs, n_r, &beats[n_b]);

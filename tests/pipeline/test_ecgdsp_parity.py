@@ -37,8 +37,8 @@ RQ_SETS = [
 
 def _build(out: Path, sanitize: bool) -> Path:
     flags = CFLAGS + (["-g", "-fsanitize=undefined,address", "-fno-sanitize-recover=all"] if sanitize else [])
-    cmd = ["gcc", *flags, f"-I{LIB / 'include'}", str(LIB / "src" / "ecg_preprocess.c"), str(HARNESS),
-           "-o", str(out)]
+    sources = sorted(str(s) for s in (LIB / "src").glob("*.c"))   # the whole library, as PlatformIO builds it
+    cmd = ["gcc", *flags, f"-I{LIB / 'include'}", *sources, str(HARNESS), "-o", str(out)]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     return out
 

@@ -1,5 +1,6 @@
 """Shared helpers for the thin entry scripts in tools/."""
 
+import argparse
 import sys
 from typing import Callable
 
@@ -21,3 +22,16 @@ def run_main(main: Callable[[], int | None]) -> None:
         print("error: interrupted", file=sys.stderr)
         sys.exit(130)
     sys.exit(code or 0)
+
+
+def positive(kind):
+    """argparse type: a number of `kind` (int, float) greater than 0."""
+    def conv(s):
+        try:
+            v = kind(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {s}") from None
+        if v <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive: {s}")
+        return v
+    return conv

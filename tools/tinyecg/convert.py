@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +21,6 @@ from .errors import TinyEcgError
 # protocol buffers plus the linker's 16 KiB stack reserve.
 FIRMWARE_FLASH_RESERVE = 32 * 1024
 FIRMWARE_RAM_RESERVE = 24 * 1024
-# The arena measurement in tflite_micro normally takes a second or two; a hang guard, not a bound.
-TFLM_HANG_GUARD_S = 600
 
 
 @dataclass
@@ -88,7 +84,7 @@ def check_fit(prog: codegen.Program, env: str) -> Fit:
 
 
 @contextlib.contextmanager
-def _quiet_fd2():
+def quiet_fd2():
     """Silence C-level stderr (TFLM prints allocation failures there)."""
     saved = os.dup(2)
     try:
@@ -100,49 +96,68 @@ def _quiet_fd2():
         os.close(saved)
 
 
+_ARENA_PROBE = r"""
+import sys
+from tflite_micro import runtime
+data = sys.stdin.buffer.read()
+lo, hi = int(sys.argv[1]), int(sys.argv[2])
+while lo < hi:
+    mid = (lo + hi) // 2
+    print("try", mid, flush=True)
+    try:
+        runtime.Interpreter.from_bytes(data, arena_size=mid)
+        ok = True
+    except Exception:
+        ok = False
+    print("ok" if ok else "no", mid, flush=True)
+    if ok:
+        hi = mid
+    else:
+        lo = mid + 1
+print("min", lo, flush=True)
+"""
+
+
 def tflm_min_arena(model_bytes: bytes, hi: int = 1 << 20) -> int | None:
     """Smallest arena the tflite_micro Python runtime (x86-64 build) accepts,
-    by bisection on Interpreter.from_bytes(arena_size=N).  Runs in a child
-    process: tflite_micro can crash on a hostile model the converter accepted,
-    and must not take the converter down with it (None then)."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]),
-                                                       os.environ.get("PYTHONPATH", "")]))
-    code = ("import sys; from tinyecg.convert import _tflm_min_arena_here as f; "
-            "r = f(sys.stdin.buffer.read(), int(sys.argv[1])); print(-1 if r is None else r)")
-    try:
-        proc = subprocess.run([sys.executable, "-c", code, str(hi)], input=model_bytes, capture_output=True,
-                              env=env, timeout=TFLM_HANG_GUARD_S)
-    except subprocess.TimeoutExpired:
-        return None
-    out = proc.stdout.decode(errors="replace").strip().splitlines()
-    if proc.returncode != 0 or not out or not out[-1].lstrip("-").isdigit() or int(out[-1]) < 0:
-        return None
-    return int(out[-1])
+    by bisection on Interpreter.from_bytes(arena_size=N).
 
+    The bisection runs in a child process: the pinned runtime crashes
+    (SIGSEGV) on some arenas slightly too small for a model instead of
+    failing; a size it crashes on counts as too small and the search goes on
+    in a new child."""
+    import subprocess
+    import sys
 
-def _tflm_min_arena_here(model_bytes: bytes, hi: int) -> int | None:
     try:
-        from tflite_micro import runtime
+        import tflite_micro  # noqa: F401
     except ImportError:
         return None
-
-    def ok(n: int) -> bool:
-        try:
-            with _quiet_fd2():
-                runtime.Interpreter.from_bytes(model_bytes, arena_size=n)
-            return True
-        except Exception:
-            return False
-
-    if not ok(hi):
-        return None
-    lo = 1
+    lo, top, seen_ok = 1, hi, False
     while lo < hi:
-        mid = (lo + hi) // 2
-        if ok(mid):
-            hi = mid
-        else:
-            lo = mid + 1
+        try:
+            proc = subprocess.run([sys.executable, "-c", _ARENA_PROBE, str(lo), str(hi)], input=model_bytes,
+                                  capture_output=True, timeout=1800)
+        except subprocess.TimeoutExpired:  # stuck on a hostile model: no figure, no traceback
+            return None
+        tried = None
+        for line in proc.stdout.decode().split("\n"):
+            word, _, n = line.partition(" ")
+            if word == "try":
+                tried = int(n)
+            elif word in ("ok", "no"):
+                if word == "ok":
+                    hi, seen_ok = int(n), True
+                else:
+                    lo = int(n) + 1
+                tried = None
+        if proc.returncode == 0:
+            break
+        if tried is None:  # failed before probing: no runtime to ask
+            return None
+        lo = tried + 1  # crashed on this size: too small
+    if not seen_ok and lo >= top:
+        return None
     return lo
 
 
@@ -160,7 +175,8 @@ def summary_lines(prog: codegen.Program, tflm_arena: int | None, fit: Fit | None
     lines.append(f"MACs            {prog.macs}")
     lines.append(f"weight bytes    {prog.weight_bytes} (weights + per-channel tables; .tflite weights+biases "
                  f"{prog.src_weight_bytes} B)")
-    lines.append(f"arena bytes     {prog.arena_bytes} (static, planned from tensor lifetimes)")
+    lines.append(f"arena bytes     {prog.arena_bytes} (static, planned from tensor lifetimes; layer-by-layer "
+                 f"floor {prog.floor_bytes} B)")
     if tflm_arena is not None:
         lines.append(f"tflite_micro    {tflm_arena} B minimum arena (Python runtime, x86-64 build)")
     if fit is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Sequence
 
 import serial
 
@@ -30,6 +31,12 @@ class DeviceError(TinyEcgError):
 
 class DeviceTimeout(TinyEcgError):
     """No (complete) answer in time."""
+
+
+# Requests in flight at once on the chunked tensor path: three frames of at
+# most 1,037 encoded bytes fit the device's 4 KiB receive ring with room to
+# spare (the stream's flow control uses the same bound, docs/protocol.md).
+WINDOW = 3
 
 
 class Device:
@@ -166,3 +173,73 @@ class Device:
             except DeviceTimeout:
                 continue
         raise DeviceTimeout(f"device on {self.url} does not answer PING")
+
+    # -- the engine (docs/protocol.md, "Running the model") ------------------
+    def model_info(self) -> dict[str, str]:
+        return self.request(Msg.MODEL_INFO).kv()
+
+    def pipeline(self, requests: Sequence[tuple[int, bytes]], window: int = WINDOW,
+                 timeout: float | None = None) -> list[Frame]:
+        """Send requests with at most ``window`` unanswered; their replies in
+        order. An ERROR reply raises DeviceError once every reply is in."""
+        pending: collections.deque[tuple[int, int]] = collections.deque()
+        replies: list[Frame] = []
+
+        def settle() -> None:
+            msg_type, seq = pending.popleft()
+            frame = self.reply_to(seq, timeout)
+            if not frame.is_error and frame.type != (msg_type | protocol.REPLY):
+                raise TinyEcgError(f"reply of type 0x{frame.type:02x} to request 0x{msg_type:02x}")
+            replies.append(frame)
+
+        for msg_type, body in requests:
+            if len(pending) >= window:
+                settle()
+            pending.append((msg_type, self.send(msg_type, body)))
+        while pending:
+            settle()
+        for frame in replies:
+            if frame.is_error:
+                raise DeviceError(frame)
+        return replies
+
+    def write_tensor(self, index: int, data: bytes, timeout: float | None = None) -> None:
+        """TENSOR_WRITE all of input ``index``, chunk by chunk in order."""
+        data = bytes(data)
+        spans = protocol.chunk_spans(len(data))
+        replies = self.pipeline([(Msg.TENSOR_WRITE, protocol.tensor_write_body(index, len(data), off, data[off:off + n]))
+                                 for off, n in spans], timeout=timeout)
+        for (off, n), frame in zip(spans, replies):
+            if frame.body != (off + n).to_bytes(4, "little"):
+                raise TinyEcgError(f"TENSOR_WRITE of input {index} bytes {off}+{n}: device reports "
+                                   f"{frame.body.hex()} written, expected {off + n}")
+
+    def invoke(self, timeout: float | None = None) -> int:
+        """INVOKE the model on the written inputs; the counter units it took."""
+        body = self.request(Msg.INVOKE, timeout=timeout).body
+        if len(body) != 4:
+            raise TinyEcgError(f"INVOKE reply has {len(body)} bytes, expected 4")
+        return int.from_bytes(body, "little")
+
+    def read_tensor(self, index: int, total: int, timeout: float | None = None) -> bytes:
+        """TENSOR_READ all ``total`` bytes of output ``index`` of the last invoke."""
+        spans = protocol.chunk_spans(total)
+        replies = self.pipeline([(Msg.TENSOR_READ, protocol.tensor_read_body(index, total, off, n))
+                                 for off, n in spans], timeout=timeout)
+        out = bytearray()
+        for (off, n), frame in zip(spans, replies):
+            chunk = protocol.parse_chunk(frame.body)
+            if (chunk.index, chunk.total, chunk.offset, len(chunk.data)) != (index, total, off, n):
+                raise TinyEcgError(f"TENSOR_READ of output {index} bytes {off}+{n}: the reply carries "
+                                   f"output {chunk.index} bytes {chunk.offset}+{len(chunk.data)} of {chunk.total}")
+            out += chunk.data
+        return bytes(out)
+
+    def run_model(self, inputs: Sequence[bytes], output_sizes: Sequence[int],
+                  timeout: float | None = None) -> tuple[list[bytes], int]:
+        """One inference on the chunked path: write every input, INVOKE, read
+        every output. Returns (outputs, counter units of the invoke)."""
+        for k, data in enumerate(inputs):
+            self.write_tensor(k, data, timeout)
+        units = self.invoke(timeout)
+        return [self.read_tensor(k, n, timeout) for k, n in enumerate(output_sizes)], units

@@ -1,9 +1,12 @@
-"""Evaluation the EC57 way: per-class Se, +P, FPR, F1, accuracy; gross and per record.
+"""Evaluation of a classifier file on MIT-BIH records, scored by :mod:`tinyecg.ec57`.
 
-Statistics come from the 4-class (N, S, V, F) confusion matrix, rows = reference,
-columns = model.  Q beats (7 in DS2) are neither trained nor scored. The EC57
-allowance of not counting reference F beats labelled V as VEB false positives
-is *not* applied (the figures are the stricter plain confusion-matrix ones).
+Two ways: on the reference R peaks (:func:`evaluate_dataset`: every beat
+matched, all of the record -- the inter-patient literature's convention), and
+through the whole chain with the project's own QRS detector
+(:func:`evaluate_with_detector`: EC57 matching from minute 5, the scoring
+``tools/stream.py`` applies to the device). Both report the EC57 QRS, VEB
+(fusion exception applied) and SVEB figures and the plain per-class N, S, V,
+F figures with macro-F1; reference Q beats are not scored per class.
 
 The int8 model runs on the ``tflite_micro`` Python interpreter, fed the exact
 int8 bytes the device computes (:class:`tinyecg.preprocess.InputQuant`).
@@ -17,50 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from . import data as D
+from . import ec57
 from . import preprocess as P
 from .errors import TinyEcgError
 
 NC = len(D.CLASSES)
-MATCH_WINDOW = 27   # 150 ms at 180 Hz (EC57 beat-matching window)
-
-
-def _pct(a, b):
-    return round(100.0 * a / b, 2) if b else 0.0
-
-
-def metrics_from_confusion(cm) -> dict:
-    """cm[i][j] = beats of reference class i given class j (N,S,V,F).
-
-    Optional 5th row/column: detections with no reference beat (row 4) and
-    reference beats the detector missed (column 4).
-    """
-    cm = np.asarray(cm, dtype=np.int64)
-    out = {}
-    total = int(cm[:NC, :].sum())        # reference beats (incl. missed)
-    f1s = []
-    for c, name in enumerate(D.CLASSES):
-        tp = int(cm[c, c])
-        fn = int(cm[c, :].sum() - tp)
-        fp = int(cm[:, c].sum() - tp)
-        tn = int(cm.sum() - tp - fn - fp)
-        f1 = _pct(2 * tp, 2 * tp + fp + fn)
-        f1s.append(f1)
-        out[name] = {"se": _pct(tp, tp + fn), "ppv": _pct(tp, tp + fp), "fpr": _pct(fp, fp + tn),
-                     "f1": f1, "tp": tp, "fn": fn, "fp": fp, "n": tp + fn}
-    # EC57 convention for VEB +P: reference F beats labelled V are not false positives
-    tp_v, fp_v_no_f = int(cm[2, 2]), int(cm[:, 2].sum() - cm[2, 2] - cm[3, 2])
-    out["V"]["ppv_ec57"] = _pct(tp_v, tp_v + fp_v_no_f)
-    out["macro_f1"] = round(float(np.mean(f1s)), 2)
-    out["accuracy"] = _pct(int(np.trace(cm[:NC, :NC])), total)
-    out["n_beats"] = total
-    out["confusion"] = cm.tolist()
-    return out
-
-
-def confusion(y_true, y_pred, n=NC) -> np.ndarray:
-    cm = np.zeros((n, n), dtype=np.int64)
-    np.add.at(cm, (np.asarray(y_true), np.asarray(y_pred)), 1)
-    return cm
 
 
 class KerasClassifier:
@@ -128,7 +92,10 @@ def load_classifier(path):
 
 
 def evaluate_dataset(clf, ds: dict, progress: bool = False, desc: str = "", per_record: bool = True) -> dict:
-    """Metrics M on a dataset from train.build_dataset (reference R peaks)."""
+    """EC57 statistics (:func:`tinyecg.ec57.beat_statistics`) of a classifier on
+    a dataset from train.build_dataset: the reference R peaks, so every beat
+    is matched and there is no learning period (de Chazal's inter-patient
+    convention); ``per_record`` adds each record's figures."""
     from tqdm import tqdm
     recs = np.unique(ds["rec"])
     preds = np.zeros(len(ds["y"]), dtype=np.int64)
@@ -141,80 +108,42 @@ def evaluate_dataset(clf, ds: dict, progress: bool = False, desc: str = "", per_
         for s in tqdm(range(0, len(preds), chunk), desc=desc, unit="chunk", disable=not progress,
                       dynamic_ncols=True):
             preds[s:s + chunk] = clf.predict(ds["windows"][s:s + chunk], ds["feats"][s:s + chunk])
-    out = metrics_from_confusion(confusion(ds["y"], preds))
+    out = ec57.beat_statistics(ec57.matrix_from_labels(ds["y"], preds))
     if per_record:
-        table = {}
-        for r in recs:
-            m = ds["rec"] == r
-            mr = metrics_from_confusion(confusion(ds["y"][m], preds[m]))
-            table[str(int(r))] = {"n": mr["n_beats"], "accuracy": mr["accuracy"],
-                                  **{c: {"se": mr[c]["se"], "ppv": mr[c]["ppv"], "n": mr[c]["n"]}
-                                     for c in D.CLASSES}}
-        out["per_record"] = table
+        out["per_record"] = {str(int(r)): _record_row(ec57.beat_statistics(
+            ec57.matrix_from_labels(ds["y"][ds["rec"] == r], preds[ds["rec"] == r]))) for r in recs}
     return out
 
 
-def match_beats(ref: np.ndarray, det: np.ndarray, window: int = MATCH_WINDOW):
-    """One-to-one nearest matching of sorted reference and detected R positions.
-
-    Returns (ref_index, det_index) pairs with |ref - det| <= window.
-    """
-    pairs = []
-    used = np.zeros(len(det), dtype=bool)
-    k = 0
-    for i, r in enumerate(ref):
-        while k < len(det) and det[k] < r - window:
-            k += 1
-        best, bd = -1, window + 1
-        t = k
-        while t < len(det) and det[t] <= r + window:
-            if not used[t] and abs(int(det[t]) - int(r)) < bd:
-                best, bd = t, abs(int(det[t]) - int(r))
-            t += 1
-        if best >= 0:
-            used[best] = True
-            pairs.append((i, best))
-    return pairs
+def _record_row(st: dict) -> dict:
+    """The per-record table's row: beats, accuracy, per-class Se/+P, EC57 VEB and SVEB."""
+    return {"n": st["n_beats"], "accuracy": st["accuracy"],
+            **{c: {k: st["classes"][c][k] for k in ("se", "ppv", "n")} for c in D.CLASSES},
+            "veb": {k: st["veb"][k] for k in ("se", "ppv", "fpr")},
+            "sveb": {k: st["sveb"][k] for k in ("se", "ppv")}}
 
 
-def evaluate_with_detector(clf, records, data_dir=None, progress: bool = False) -> dict:
-    """Whole chain: the project's own QRS detector, then the classifier.
-
-    5x5 confusion: row 4 = detections matching no reference beat, column 4 =
-    reference beats with no emitted detection (missed, including the first and
-    last beat of each record which the chain never emits).  Reference Q beats
-    and detections matched to them are left out.
-    """
+def evaluate_with_detector(clf, records, data_dir=None, progress: bool = False,
+                           start_s: float = ec57.LEARNING_SECONDS) -> dict:
+    """The whole chain: the project's own QRS detector, then the classifier,
+    scored the EC57 way (:func:`tinyecg.ec57.compare`: 150 ms matching, from
+    minute 5 by default) -- the same scoring ``tools/stream.py`` applies to the
+    device's beats. Gross statistics over the records, plus each record's."""
     from tqdm import tqdm
     from .train import record_beats
-    cm = np.zeros((NC + 1, NC + 1), dtype=np.int64)
-    n_ref = n_det = n_match = 0
-    for rec in tqdm(records, desc=f"DS2 detector {clf.kind}", unit="rec", disable=not progress,
-                    dynamic_ncols=True):
+    mats, rows = [], {}
+    for rec in tqdm(records, desc=f"detector {clf.kind}", unit="rec", disable=not progress, dynamic_ncols=True):
         b = record_beats(rec, data_dir, detector=True)
         pred = clf.predict(b["windows"], b["feats"])
-        ref = b["ref_r"]
-        ref_cls = np.array([{"N": 0, "S": 1, "V": 2, "F": 3}.get(D.AAMI.get(s, "Q"), -1)
-                            for s in b["ref_sym"]])
-        pairs = match_beats(ref, b["r"])
-        n_ref += len(ref)
-        n_det += len(b["r"])
-        n_match += len(pairs)
-        det_matched = np.zeros(len(b["r"]), dtype=bool)
-        ref_matched = np.zeros(len(ref), dtype=bool)
-        for i, k in pairs:
-            det_matched[k] = ref_matched[i] = True
-            if ref_cls[i] >= 0:
-                cm[ref_cls[i], pred[k]] += 1
-        for i in np.flatnonzero(~ref_matched):
-            if ref_cls[i] >= 0:
-                cm[ref_cls[i], NC] += 1
-        for k in np.flatnonzero(~det_matched):
-            cm[NC, pred[k]] += 1
-    out = metrics_from_confusion(cm)
-    out["detector"] = {"se": _pct(n_match, n_ref), "ppv": _pct(n_match, n_det),
-                       "reference_beats": n_ref, "detections": n_det, "matched": n_match,
-                       "match_window_ms": round(1000 * MATCH_WINDOW / P.FS)}
+        # scored at the record's 360 Hz sample numbers, as the device's BEAT events are
+        cmp_ = ec57.compare(b["ref_r_raw"], ec57.aami_labels(b["ref_sym"]), P.j_to_raw(b["r"]), pred, P.FS_IN,
+                            start_s=start_s)
+        mats.append(cmp_.matrix)
+        rows[str(rec)] = _record_row(cmp_.statistics()) | {"qrs": cmp_.statistics()["qrs"]}
+    out = ec57.gross(mats)
+    out["average"] = ec57.average([ec57.beat_statistics(m) for m in mats])
+    out["per_record"] = rows
+    out["scoring"] = {"match_ms": round(1000 * ec57.MATCH_SECONDS), "from_seconds": start_s}
     return out
 
 
@@ -222,7 +151,7 @@ def plot_confusion(m: dict, path, title: str):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    cm = np.asarray(m["confusion"])[:NC, :NC]
+    cm = np.asarray(m["matrix"])[:NC, :NC]
     rowsum = cm.sum(axis=1, keepdims=True)
     frac = cm / np.maximum(rowsum, 1)
     fig, ax = plt.subplots(figsize=(4.6, 4.2), dpi=110)
@@ -242,24 +171,28 @@ def plot_confusion(m: dict, path, title: str):
 
 
 def format_table(m: dict, title: str = "") -> str:
+    f = ec57.fmt
     lines = [title] if title else []
     lines.append(f"{'class':>5} {'n':>7} {'Se%':>7} {'+P%':>7} {'FPR%':>6} {'F1%':>6}")
     for c in D.CLASSES:
-        s = m[c]
-        lines.append(f"{c:>5} {s['n']:>7} {s['se']:>7.2f} {s['ppv']:>7.2f} {s['fpr']:>6.2f} {s['f1']:>6.2f}")
-    lines.append(f"macro-F1 {m['macro_f1']:.2f}  accuracy {m['accuracy']:.2f}  beats {m['n_beats']}")
-    if "detector" in m:
-        d = m["detector"]
-        lines.append(f"QRS detector: Se {d['se']:.2f}  +P {d['ppv']:.2f}  ({d['matched']}/{d['reference_beats']} "
-                     f"reference, {d['detections']} detections)")
+        s = m["classes"][c]
+        lines.append(f"{c:>5} {s['n']:>7} {f(s['se'], 7)} {f(s['ppv'], 7)} {f(s['fpr'])} {f(s['f1'])}")
+    lines.append(f"macro-F1 {f(m['macro_f1'], 0)} (N,S,V: {f(m['macro_f1_nsv'], 0)})  accuracy "
+                 f"{f(m['accuracy'], 0)}  beats {m['n_beats']}")
+    v, s = m["veb"], m["sveb"]
+    lines.append(f"EC57 VEB Se {f(v['se'], 0)} +P {f(v['ppv'], 0)} FPR {f(v['fpr'], 0, 3)} (reference F called V "
+                 f"is not a VEB false positive);  SVEB Se {f(s['se'], 0)} +P {f(s['ppv'], 0)}")
+    if "scoring" in m:
+        q, sc = m["qrs"], m["scoring"]
+        lines.append(f"QRS detector: Se {f(q['se'], 0)}  +P {f(q['ppv'], 0)}  ({q['tp']} matched, {q['fn']} missed, "
+                     f"{q['fp']} false; {sc['match_ms']} ms window, from {sc['from_seconds']:g} s)")
     return "\n".join(lines)
 
 
 def format_per_record(m: dict) -> str:
+    f = ec57.fmt
     lines = [f"{'rec':>4} {'n':>6} {'acc':>6} " + " ".join(f"{c + ' Se':>7} {c + ' +P':>7}" for c in D.CLASSES)]
     for r, t in m.get("per_record", {}).items():
-        cells = " ".join(
-            (f"{t[c]['se']:>7.1f}" if t[c]["n"] else f"{'-':>7}") + " " +
-            (f"{t[c]['ppv']:>7.1f}" if (t[c]['n'] or t[c]['ppv']) else f"{'-':>7}") for c in D.CLASSES)
-        lines.append(f"{r:>4} {t['n']:>6} {t['accuracy']:>6.1f} {cells}")
+        cells = " ".join(f"{f(t[c]['se'], 7, 1)} {f(t[c]['ppv'], 7, 1)}" for c in D.CLASSES)
+        lines.append(f"{r:>4} {t['n']:>6} {f(t['accuracy'], 6, 1)} {cells}")
     return "\n".join(lines)

@@ -104,6 +104,40 @@ def section_sizes(elf: Path) -> dict[str, int]:
     return sizes
 
 
+_MAP_OUTPUT = re.compile(r"^(\.\S+|/DISCARD/)")
+_MAP_INPUT = re.compile(r"^ (\.\S+|COMMON)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+\.(?:o|a\(\S+\.o\)))\s*$")
+
+
+def link_map(map_file: Path) -> list[dict]:
+    """Input sections placed in the image, from the linker map (``-Wl,-Map``):
+    dicts of output section, input section, size and object file
+    (``dir/libx.a(member.o)`` for archive members).  Debug sections, which
+    the map lists after ``OUTPUT(...)``, and discarded ones are left out."""
+    out: list[dict] = []
+    in_map, output, pending = False, None, None
+    for line in Path(map_file).read_text(errors="replace").splitlines():
+        if line.startswith("Linker script and memory map"):
+            in_map = True
+            continue
+        if not in_map:
+            continue
+        if line.startswith("OUTPUT(") or line.startswith("/DISCARD/"):
+            break
+        m = _MAP_OUTPUT.match(line)
+        if m:
+            output, pending = m.group(1), None
+            continue
+        if re.match(r"^ (\.\S+|COMMON)\s*$", line):   # long input section name: numbers on the next line
+            pending = line.split()[0]
+            continue
+        m = _MAP_INPUT.match(line)
+        if m:
+            out.append({"output": output, "input": m.group(1) or pending or output,
+                        "size": int(m.group(3), 16), "object": m.group(4)})
+        pending = None
+    return out
+
+
 def image_size(elf: Path) -> dict[str, int]:
     """flash = vectors + code + rodata + data image; ram = data + bss (stack reserve apart)."""
     s = section_sizes(elf)

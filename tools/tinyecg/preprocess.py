@@ -8,10 +8,10 @@ numbers.  The C port on the device must reproduce it bit for bit.
 
 Two implementations live here, and tests hold them equal:
 
-* :class:`Chain` (with :class:`Frontend`, :class:`Detector`, :class:`Assembler`)
+* :class:`Chain` (with :class:`Frontend`, :class:`~tinyecg.qrs.Detector`, :class:`Assembler`)
   -- the *reference*: streaming, sample by sample, bounded state in ring
   buffers, plain loops.  This is what the C code mirrors, line for line.
-* :func:`frontend_block`, :func:`detect_block`, :func:`beats_block` -- a
+* :func:`frontend_block`, :func:`~tinyecg.qrs.detect_block`, :func:`beats_block` -- a
   vectorised path over a whole record, used for training and evaluation
   (a Python loop over 650,000 samples per record is too slow for that).
 
@@ -28,6 +28,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# The QRS detector (section 3) lives in its own module; its names stay
+# importable from here (P.Detector, P.detect_block, P.LAT, ...).
+from .qrs import (AVG_SHIFT, DER_SHIFT, E_MAX, INT_N, LAT, LEARN, NPK_INIT_SHIFT,  # noqa: F401
+                  PEAK_K, R_QUEUE, R_SEARCH_A, R_SEARCH_B, SPK_INIT_SHIFT, THR_SHIFT,
+                  TIMEOUT, W_RING, Detector, detect_block, integrated_block)
+
 # ---------------------------------------------------------------- constants
 FS_IN = 360            #: raw input rate (Hz)
 DECIM = 2              #: decimation factor
@@ -39,25 +45,9 @@ BL2_LOG2 = 6           #: second baseline box: 64 samples (0.36 s)
 BL_DELAY = ((1 << BL1_LOG2) - 1) // 2 + ((1 << BL2_LOG2) - 1) // 2 + 1  #: 63.5+31.5 = 95
 W_MIN, W_MAX = -32768, 32767
 
-DER_SHIFT = 4          #: e = min(|d| >> 4, E_MAX)
-E_MAX = 4095
-INT_N = 27             #: moving integration window, 150 ms
-PEAK_K = 36            #: candidate = strict max over [p-K, p+K] (200 ms each side)
-LEARN = 360            #: 2 s learning period (j < LEARN)
-SPK_INIT_SHIFT = 1     #: SPK0 = learn_max >> 1
-NPK_INIT_SHIFT = 4     #: NPK0 = learn_max >> 4
-THR_SHIFT = 3          #: THR = NPK + ((SPK - NPK) >> 3)
-TIMEOUT = 360          #: no QRS for 2 s: SPK >>= 1 and NPK >>= 1 (repeats every 2 s)
-AVG_SHIFT = 3          #: SPK/NPK += (peak - SPK/NPK) >> 3
-R_SEARCH_A = 30        #: R = argmax |w[j]| for j in [p - A, p - B]
-R_SEARCH_B = 2
-
 PRE = 48               #: window samples before R
 POST = 79              #: window samples after R
 WIN = PRE + 1 + POST   #: 128
-LAT = 80               #: an R at j is reported when w[j + LAT] is produced
-W_RING = 256           #: ring of w samples (power of two)
-R_QUEUE = 8            #: max R positions waiting for their report time
 
 RR_HIST = 8            #: local RR average: last 8 RR intervals
 LONG_MAX_SHIFT = 8     #: long-term RR average: EMA 1/256 after warm-up
@@ -71,8 +61,27 @@ FEATURE_NAMES = ("pre/local", "post/local", "pre/long", "post/long",
 WAVE_UNIT = 1.0 / 2048.0   #: w / 2048: one unit = 1/(12*200) mV, so 1.0 = 0.853 mV
 FEAT_UNIT = 1.0 / 256.0    #: Q8
 
-assert LAT >= POST and LAT >= PEAK_K + R_SEARCH_A
+#: External R positions (annotations: training, the reference-R evaluation)
+#: are reported to the assembler at R + EXT_LAT, the least latency with a
+#: complete window (>= POST); the detector's own R come at R + LAT.
+EXT_LAT = 80
+assert LAT >= POST and EXT_LAT >= POST and LAT >= PEAK_K + R_SEARCH_A
 assert W_RING > LAT + PRE and W_RING > PEAK_K + R_SEARCH_A + 4
+
+
+#: Raw samples appended at the end of a recording (copies of its last sample)
+#: so that the beats of its last seconds are still reported: the chain holds
+#: BL_DELAY + LAT samples at 180 Hz before an R is out.  tools/stream.py sends
+#: them after the record, as a device does when a recording stops.
+TAIL_SAMPLES = 2 * (BL_DELAY + LAT) + 16
+
+
+def with_tail(x) -> np.ndarray:
+    """x followed by TAIL_SAMPLES copies of its last sample (int16)."""
+    x = np.asarray(x, dtype=np.int16)
+    if x.size == 0:
+        return x
+    return np.concatenate([x, np.full(TAIL_SAMPLES, x[-1], dtype=np.int16)])
 
 
 def raw_to_j(r):
@@ -146,87 +155,6 @@ class Frontend:
         return _sat16(vd - b2)
 
 
-class Detector:
-    """Integer Pan-Tompkins-like QRS detector on w.  push(w) -> list of R j's.
-
-    Called once per w sample (j = 0, 1, ...).  Returns the R positions whose
-    report time is this sample (R + LAT == j): at most one per call.
-    """
-
-    def __init__(self):
-        self.wr = [0] * W_RING       # w history, w[j<0] = 0
-        self.qr = [0] * INT_N        # squared slopes
-        self.qi = 0
-        self.isum = 0
-        self.ir = [0] * (2 * PEAK_K + 1)   # integrated signal history
-        self.j = 0
-        self.learn_max = 0
-        self.spk = 0
-        self.npk = 0
-        self.queue: list[int] = []   # R positions waiting for j == R + LAT
-        self.last = LEARN            # p of the last QRS (or of the last timeout)
-        self.n_qrs = 0
-        self.n_noise = 0
-
-    def push(self, w: int) -> list[int]:
-        j = self.j
-        self.j += 1
-        self.wr[j & (W_RING - 1)] = w
-        wm = self.wr
-        d = (2 * w + wm[(j - 1) & (W_RING - 1)] - wm[(j - 3) & (W_RING - 1)]
-             - 2 * wm[(j - 4) & (W_RING - 1)])
-        e = (d if d >= 0 else -d) >> DER_SHIFT
-        if e > E_MAX:
-            e = E_MAX
-        q = e * e
-        self.isum += q - self.qr[self.qi]
-        self.qr[self.qi] = q
-        self.qi = self.qi + 1 if self.qi + 1 < INT_N else 0
-        i = self.isum
-        nk = 2 * PEAK_K + 1
-        self.ir[j % nk] = i
-        if j < LEARN:
-            if i > self.learn_max:
-                self.learn_max = i
-            if j == LEARN - 1:
-                self.spk = self.learn_max >> SPK_INIT_SHIFT
-                self.npk = self.learn_max >> NPK_INIT_SHIFT
-        # candidate decided now: p = j - K
-        p = j - PEAK_K
-        if p >= LEARN:
-            if p - self.last > TIMEOUT:
-                self.spk >>= 1
-                self.npk >>= 1
-                self.last += TIMEOUT
-            c = self.ir[p % nk]
-            ok = True
-            for k in range(1, PEAK_K + 1):
-                if self.ir[(p - k) % nk] >= c or self.ir[(p + k) % nk] > c:
-                    ok = False
-                    break
-            if ok:
-                thr = self.npk + ((self.spk - self.npk) >> THR_SHIFT)
-                if c > thr:
-                    self.spk += (c - self.spk) >> AVG_SHIFT
-                    self.last = p
-                    self.n_qrs += 1
-                    best, bj = -1, p - R_SEARCH_A
-                    for jj in range(p - R_SEARCH_A, p - R_SEARCH_B + 1):
-                        a = wm[jj & (W_RING - 1)]
-                        a = a if a >= 0 else -a
-                        if a > best:
-                            best, bj = a, jj
-                    if len(self.queue) < R_QUEUE:
-                        self.queue.append(bj)
-                else:
-                    self.npk += (c - self.npk) >> AVG_SHIFT
-                    self.n_noise += 1
-        out = []
-        if self.queue and self.queue[0] + LAT == j:
-            out.append(self.queue.pop(0))
-        return out
-
-
 @dataclass
 class Beat:
     r: int                     # chain index j of the R peak
@@ -239,7 +167,7 @@ class Beat:
 class Assembler:
     """Beat windows + RR features.  push(w, r_list) -> list of Beat.
 
-    ``r_list`` are R positions reported at this sample (R + LAT == current j),
+    ``r_list`` are R positions reported at this sample (R + LAT or R + EXT_LAT == current j),
     from the detector or from reference annotations.
     """
 
@@ -332,8 +260,8 @@ class Chain:
         rs = self.det.push(w)
         if self.ext is not None:
             rs = []
-            while self.ei < len(self.ext) and self.ext[self.ei] + LAT <= j:
-                if self.ext[self.ei] + LAT == j:
+            while self.ei < len(self.ext) and self.ext[self.ei] + EXT_LAT <= j:
+                if self.ext[self.ei] + EXT_LAT == j:
                     rs.append(self.ext[self.ei])
                 self.ei += 1
         return self.asm.push(w, rs)
@@ -371,69 +299,18 @@ def frontend_block(x: np.ndarray) -> np.ndarray:
     return w[BL_DELAY:]
 
 
-def integrated_block(w: np.ndarray) -> np.ndarray:
-    w = np.asarray(w, dtype=np.int64)
-    wp = np.concatenate([np.zeros(4, dtype=np.int64), w])
-    d = 2 * wp[4:] + wp[3:-1] - wp[1:-3] - 2 * wp[:-4]
-    e = np.minimum(np.abs(d) >> DER_SHIFT, E_MAX)
-    q = e * e
-    c = np.cumsum(np.concatenate([np.zeros(INT_N, dtype=np.int64), q]))
-    return c[INT_N:] - c[:-INT_N]
-
-
-def detect_block(w: np.ndarray, stats: dict | None = None) -> np.ndarray:
-    """R positions (chain index j) the streaming Detector reports over w."""
-    from numpy.lib.stride_tricks import sliding_window_view as swv
-    w = np.asarray(w, dtype=np.int64)
-    J = w.size
-    i = integrated_block(w)
-    K = PEAK_K
-    if J < LEARN + 2 * K:
-        return np.zeros(0, dtype=np.int64)
-    ip = np.concatenate([np.zeros(K, dtype=np.int64), i])
-    left = swv(ip[:-1], K).max(axis=1)[: J]                # max i[p-K..p-1]
-    right = swv(np.concatenate([i[1:], np.zeros(K, dtype=np.int64)]), K).max(axis=1)[:J]
-    p_all = np.arange(J)
-    cand = (i > left) & (i >= right) & (p_all >= LEARN) & (p_all + K <= J - 1)
-    learn_max = int(i[:LEARN].max())
-    spk = learn_max >> SPK_INIT_SHIFT
-    npk = learn_max >> NPK_INIT_SHIFT
-    rs = []
-    nq = nn = 0
-    last = LEARN
-    for p in np.flatnonzero(cand):
-        while p - last > TIMEOUT:      # the per-sample timeout of Detector, caught up
-            spk >>= 1
-            npk >>= 1
-            last += TIMEOUT
-        c = int(i[p])
-        thr = npk + ((spk - npk) >> THR_SHIFT)
-        if c > thr:
-            spk += (c - spk) >> AVG_SHIFT
-            last = int(p)
-            nq += 1
-            seg = np.abs(w[p - R_SEARCH_A: p - R_SEARCH_B + 1])   # p >= LEARN > A
-            rs.append(p - R_SEARCH_A + int(np.argmax(seg)))
-        else:
-            npk += (c - npk) >> AVG_SHIFT
-            nn += 1
-    if stats is not None:
-        stats.update(n_qrs=nq, n_noise=nn)
-    rs = np.asarray(rs, dtype=np.int64)
-    return rs[rs + LAT <= J - 1]
-
-
 def beats_block(w: np.ndarray, r_j) -> dict:
     """Beat windows + features for sorted R positions r_j over a record's w.
 
-    Equals what Assembler emits when fed those R positions at R + LAT.
+    Equals what Assembler emits when fed those R positions at R + EXT_LAT
+    (detector positions from detect_block already end LAT >= EXT_LAT before J).
     Returns dict(r, pre, post, feats (n,8) int64, windows (n,128) int16,
     idx: index into r_j of each emitted beat).
     """
     w = np.asarray(w, dtype=np.int64)
     J = w.size
     r_j = np.asarray(r_j, dtype=np.int64)
-    r_j = r_j[r_j + LAT <= J - 1]
+    r_j = r_j[r_j + EXT_LAT <= J - 1]
     # beat k (1 <= k <= n-2) is emitted when R_{k+1} is reported
     n = r_j.size
     ks = np.arange(1, n - 1) if n >= 3 else np.zeros(0, dtype=np.int64)

@@ -22,6 +22,10 @@ MAX_FRAME = HEADER_BYTES + MAX_BODY + CRC_BYTES
 MAX_ENCODED = MAX_FRAME + MAX_FRAME // 254 + 1
 SEQ_NONE = 0xFFFF
 REPLY = 0x80
+# Tensor chunk: TENSOR_WRITE body and TENSOR_READ reply (+ data), TENSOR_READ request (+ length).
+CHUNK_HEADER = struct.Struct("<BII")  # index, total, offset
+READ_REQUEST = struct.Struct("<BIIH")  # index, total, offset, length
+MAX_CHUNK = MAX_BODY - CHUNK_HEADER.size
 
 
 class Msg(enum.IntEnum):
@@ -29,6 +33,9 @@ class Msg(enum.IntEnum):
     INFO = 0x02
     MODEL_INFO = 0x03
     INFER = 0x04
+    TENSOR_WRITE = 0x05
+    INVOKE = 0x06
+    TENSOR_READ = 0x07
     TEST_FAULT = 0x0F
     BOOT = 0x7D
     FAULT = 0x7E
@@ -203,3 +210,41 @@ class FrameReader:
             self._buf.clear()
             out.append(FrameError(ErrorCode.OVERSIZE, "no frame delimiter in received data"))
         return out
+
+
+# --- tensor chunks (docs/protocol.md, "Running the model") --------------------
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Bytes [offset, offset + len(data)) of tensor ``index`` (``total`` bytes long)."""
+
+    index: int
+    total: int
+    offset: int
+    data: bytes = b""
+
+
+def chunk_spans(total: int, size: int = MAX_CHUNK) -> list[tuple[int, int]]:
+    """(offset, length) of the chunks that carry a tensor of ``total`` bytes, in order."""
+    if total <= 0 or size <= 0:
+        raise ValueError(f"cannot split {total} bytes into chunks of {size}")
+    return [(off, min(size, total - off)) for off in range(0, total, size)]
+
+
+def tensor_write_body(index: int, total: int, offset: int, data: bytes) -> bytes:
+    """TENSOR_WRITE body: ``index u8 | total u32 | offset u32 | data``."""
+    return CHUNK_HEADER.pack(index, total, offset) + bytes(data)
+
+
+def tensor_read_body(index: int, total: int, offset: int, length: int) -> bytes:
+    """TENSOR_READ body: ``index u8 | total u32 | offset u32 | length u16``."""
+    return READ_REQUEST.pack(index, total, offset, length)
+
+
+def parse_chunk(body: bytes) -> Chunk:
+    """A TENSOR_READ reply (or TENSOR_WRITE body) as a Chunk."""
+    if len(body) < CHUNK_HEADER.size:
+        raise FrameError(ErrorCode.BAD_LENGTH, f"chunk of {len(body)} bytes is shorter than its header")
+    index, total, offset = CHUNK_HEADER.unpack_from(body)
+    return Chunk(index, total, offset, bytes(body[CHUNK_HEADER.size:]))

@@ -38,8 +38,6 @@ def quantize_keras(keras_path_or_model, representative_data, out_path=None, n_sa
     yielding [wave (1,128,1), rr (1,8)] lists.  At most n_samples are used,
     drawn with a fixed seed.
     """
-    import tensorflow as tf
-
     model = _load_keras(keras_path_or_model)
     if len(model.inputs) != 2:
         raise TinyEcgError("model must have two inputs (waveform, RR features)")
@@ -65,20 +63,29 @@ def quantize_keras(keras_path_or_model, representative_data, out_path=None, n_sa
             for i in idx:
                 yield [waves[i:i + 1], feats[i:i + 1]]
 
-    conv = tf.lite.TFLiteConverter.from_keras_model(fixed)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = gen
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
-    try:
-        blob = conv.convert()
-    except Exception as exc:
-        raise TinyEcgError(f"TFLite conversion failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+    blob = full_int8(fixed, gen)
     if out_path is not None:
         Path(out_path).parent.mkdir(parents=True, exist_ok=True)
         Path(out_path).write_bytes(blob)
     return bytes(blob)
+
+
+def full_int8(model, representative) -> bytes:
+    """Full-int8 conversion of a Keras model with static shapes: int8 weights
+    (per-channel), activations, inputs and outputs, calibrated on
+    representative() (a generator of input lists)."""
+    import tensorflow as tf
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    try:
+        return bytes(conv.convert())
+    except Exception as exc:
+        raise TinyEcgError(f"TFLite conversion failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
 
 
 def tflite_ops(blob: bytes) -> list[str]:

@@ -9,8 +9,8 @@ docs/pipeline.md):
 * :func:`host_reference` -- the same Python chain (:mod:`tinyecg.preprocess`)
   and the ``tflite_micro`` interpreter on the same samples: what the device
   must say, beat for beat.
-* :func:`score` -- EC57 beat-by-beat scoring with ``wfdb.processing``'s
-  comparator (150 ms matching): QRS Se/+P and per-class Se/+P.
+* :func:`score` -- EC57 beat-by-beat scoring (:mod:`tinyecg.ec57`, bxb's
+  conventions): QRS, VEB and SVEB Se/+P and the per-class figures.
 * :func:`power_estimate` -- CPU duty cycle, average current and battery life
   from the measured counter units.
 * :func:`run` -- all of it for one record, returning the report dict.
@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data as D
+from . import ec57
 from . import preprocess as P
 from .device import Device, DeviceError, DeviceTimeout
 from .errors import TinyEcgError
@@ -38,10 +39,8 @@ STREAM_BEAT = 0x98
 FLAG_INPUTS = 0x01
 ACK_ACCEPTED, ACK_GAP, ACK_DUPLICATE = 0, 1, 2
 
-#: EC57: a detection matches a reference beat within 150 ms.
-MATCH_SECONDS = 0.150
 #: EC57 / bxb: beat-by-beat comparison starts 5 minutes into the record (learning period).
-EC57_START_SECONDS = 300.0
+EC57_START_SECONDS = ec57.LEARNING_SECONDS
 #: Annotation symbols written for each class index (wfdb-valid beat codes).
 CLASS_SYMBOLS = ("N", "S", "V", "F", "Q")
 
@@ -353,65 +352,11 @@ def compare_host_device(events: list, host: HostBeats) -> tuple[int, list]:
 
 
 # -------------------------------------------------------------------- scoring
-def _pct(a, b):
-    return round(100.0 * a / b, 2) if b else None
-
-
 def score(ref_r, ref_sym, det_r, det_cls, fs: float = P.FS_IN, start_s: float = EC57_START_SECONDS) -> dict:
-    """EC57 beat-by-beat: QRS Se/+P and per-class (N, S, V, F) Se/+P.
-
-    Matching is ``wfdb.processing.compare_annotations`` (one-to-one, nearest,
-    window 150 ms inclusive).  Only beats from `start_s` on are scored (EC57's
-    5-minute learning period; bxb's default).  Reference Q beats, and detections
-    matched to them, are left out of the class statistics.  Class Se counts
-    missed beats as errors, class +P counts unmatched detections of that class.
-    """
-    from wfdb.processing import compare_annotations
-
-    nc = len(D.CLASSES)
-    win = int(round(MATCH_SECONDS * fs))
-    ref_r = np.asarray(ref_r, dtype=np.int64)
-    det_r = np.asarray(det_r, dtype=np.int64)
-    det_cls = np.asarray(det_cls, dtype=np.int64)
-    start = int(round(start_s * fs))
-    rk = ref_r >= start
-    dk = det_r >= start - win
-    ref_r, ref_sym = ref_r[rk], np.asarray(ref_sym)[rk]
-    det_r, det_cls = det_r[dk], det_cls[dk]
-    cm = np.zeros((nc + 1, nc + 1), dtype=np.int64)
-    if len(ref_r) and len(det_r):
-        comp = compare_annotations(ref_r, det_r, win + 1)   # wfdb matches |d| < window_width
-        match = comp.matching_sample_nums
-    else:
-        match = np.full(len(ref_r), -1)
-    ref_cls = np.array([D.CLASSES.index(D.AAMI.get(s, "Q")) if D.AAMI.get(s, "Q") in D.CLASSES else -1
-                        for s in ref_sym], dtype=np.int64)
-    det_matched = np.zeros(len(det_r), dtype=bool)
-    det_to_q = np.zeros(len(det_r), dtype=bool)
-    for i, k in enumerate(match):
-        if k >= 0:
-            det_matched[k] = True
-            if ref_cls[i] >= 0:
-                cm[ref_cls[i], min(det_cls[k], nc)] += 1
-            else:
-                det_to_q[k] = True
-        elif ref_cls[i] >= 0:
-            cm[ref_cls[i], nc] += 1
-    # detections before `start` count only when they matched a scored beat
-    unmatched = ~det_matched & (det_r >= start)
-    for k in np.flatnonzero(unmatched):
-        cm[nc, min(det_cls[k], nc)] += 1
-    tp = int((match >= 0).sum())
-    n_det = int(det_matched.sum() + unmatched.sum())
-    classes = {}
-    for c, name in enumerate(D.CLASSES):
-        t = int(cm[c, c])
-        classes[name] = {"se": _pct(t, int(cm[c, :].sum())), "ppv": _pct(t, int(cm[:, c].sum())),
-                         "n": int(cm[c, :].sum())}
-    return {"qrs": {"se": _pct(tp, len(ref_r)), "ppv": _pct(tp, n_det)}, "classes": classes,
-            "counts": {"reference": int(len(ref_r)), "detected": n_det, "matched": tp,
-                       "missed": int(len(ref_r) - tp), "false": int(unmatched.sum())},
-            "confusion": cm.tolist()}
+    """A record's EC57 beat-by-beat figures (:mod:`tinyecg.ec57`): reference MIT
+    symbols against the device's classes, from `start_s` on."""
+    cmp_ = ec57.compare(ref_r, ec57.aami_labels(ref_sym), det_r, det_cls, fs, start_s=start_s)
+    return cmp_.statistics()
 
 
 # ---------------------------------------------------------------------- power
@@ -532,7 +477,7 @@ def run(record: str, dev: Device, model_path=None, realtime: bool = False, check
     if info.get("model") != model.model_id:
         raise TinyEcgError(f"the device runs model {info.get('model')}, {mp.name} is {model.model_id}: "
                            "build the firmware from it (tools/convert.py) or pass --model")
-    x = rec.signal
+    x = P.with_tail(rec.signal)      # the recording's end: the last beats still come out
     bar = None
     if progress:
         from tqdm import tqdm
@@ -562,12 +507,15 @@ def run(record: str, dev: Device, model_path=None, realtime: bool = False, check
         "record": rec.name,
         "fs": rec.fs,
         "samples_sent": int(x.size),
+        "tail_samples": int(x.size - rec.signal.size),
         "beats_reference": int(len(rec.ref_r)) if rec.ref_r is not None else None,
         "beats_detected": int(len(host.r)),
         "events_received": len(res.events),
         "lost_events": int(lost),
         "uncertain": int(sum(ev.uncertain for ev in res.events)),
         "qrs": {"se": None, "ppv": None},
+        "veb": {"se": None, "ppv": None, "fpr": None},
+        "sveb": {"se": None, "ppv": None},
         "classes": {c: {"se": None, "ppv": None} for c in D.CLASSES},
         "host_device_mismatches": int(mismatches),
         "device_instructions_per_beat": round(float(np.mean(units_per_beat))) if units_per_beat else None,
@@ -578,15 +526,20 @@ def run(record: str, dev: Device, model_path=None, realtime: bool = False, check
         det_c = np.array([ev.cls for ev in res.events], dtype=np.int64)
         sc = score(rec.ref_r, rec.ref_sym, det_r, det_c, P.FS_IN, score_from)
         whole = score(rec.ref_r, rec.ref_sym, det_r, det_c, P.FS_IN, 0.0)
-        report["qrs"] = sc["qrs"]
+        report["qrs"] = {k: sc["qrs"][k] for k in ("se", "ppv")}
+        report["veb"] = {k: sc["veb"][k] for k in ("se", "ppv", "fpr")}
+        report["sveb"] = {k: sc["sveb"][k] for k in ("se", "ppv")}
         report["classes"] = {c: {"se": v["se"], "ppv": v["ppv"]} for c, v in sc["classes"].items()}
-        report["scoring"] = {"standard": "ANSI/AAMI EC57 beat-by-beat, wfdb.processing.compare_annotations",
-                             "match_ms": round(1000 * MATCH_SECONDS), "from_seconds": score_from,
-                             "counts": sc["counts"], "class_n": {c: v["n"] for c, v in sc["classes"].items()},
-                             "confusion": sc["confusion"],
-                             "whole_record": {"qrs": whole["qrs"], "counts": whole["counts"],
-                                              "classes": {c: {"se": v["se"], "ppv": v["ppv"]}
-                                                          for c, v in whole["classes"].items()}}}
+        report["scoring"] = {"standard": "ANSI/AAMI EC57 beat-by-beat (tinyecg.ec57, WFDB bxb conventions)",
+                             "match_ms": sc["scoring"]["match_ms"], "from_seconds": score_from,
+                             "matrix": sc["matrix"], "matrix_labels": list(ec57.LABELS),
+                             "counts": {"reference": sc["qrs"]["tp"] + sc["qrs"]["fn"],
+                                        "detected": sc["qrs"]["tp"] + sc["qrs"]["fp"], "matched": sc["qrs"]["tp"],
+                                        "missed": sc["qrs"]["fn"], "false": sc["qrs"]["fp"]},
+                             "class_n": {c: v["n"] for c, v in sc["classes"].items()},
+                             "rr_rms_error_ms": sc["rr_rms_error_ms"],
+                             "whole_record": {"matrix": whole["matrix"],
+                                              "qrs": {k: whole["qrs"][k] for k in ("se", "ppv")}}}
     report["device"] = {
         "board": info.get("board"), "model": info.get("model"), "counter": info.get("counter"),
         "stream_samples": st["samples"], "stream_events": st["events"], "rx_overruns": st["rx_overruns"],
@@ -605,7 +558,7 @@ def run(record: str, dev: Device, model_path=None, realtime: bool = False, check
 
 
 def summary_lines(rep: dict) -> list[str]:
-    f = lambda v: "  -  " if v is None else f"{v:6.2f}"  # noqa: E731
+    f = ec57.fmt
     d, pw = rep["device"], rep["power"]
     lines = [f"record {rep['record']} ({rep['fs']:g} Hz): {rep['samples_sent']} samples streamed in "
              f"{rep['seconds']:.1f} s ({d['stream_speed_x_realtime']}x real time) to {d['board']}, model {d['model']}",
@@ -617,6 +570,9 @@ def summary_lines(rep: dict) -> list[str]:
         lines.append(f"EC57 (from {s['from_seconds']:g} s, {s['match_ms']} ms match): QRS Se {f(rep['qrs']['se'])}  "
                      f"+P {f(rep['qrs']['ppv'])}   (whole record: Se {f(s['whole_record']['qrs']['se'])}  "
                      f"+P {f(s['whole_record']['qrs']['ppv'])})")
+        v, sv = rep["veb"], rep["sveb"]
+        lines.append(f"  VEB Se {f(v['se'])} +P {f(v['ppv'])} FPR {f(v['fpr'], 6, 3)}   SVEB Se {f(sv['se'])} "
+                     f"+P {f(sv['ppv'])}   (EC57: reference F beats called V are not VEB false positives)")
         lines.append("  class  n      Se     +P")
         for c, v in rep["classes"].items():
             lines.append(f"  {c:5s} {s['class_n'][c]:5d} {f(v['se'])} {f(v['ppv'])}")
@@ -633,54 +589,45 @@ def summary_lines(rep: dict) -> list[str]:
 
 
 # --------------------------------------------------------- many-record table
-def gross(reports: list) -> dict:
-    """Gross (beat-summed) EC57 figures over several reports."""
-    tot = {"reference": 0, "detected": 0, "matched": 0}
-    cm = None
-    for r in reports:
-        s = r.get("scoring")
-        if not s:
-            continue
-        for k in tot:
-            tot[k] += s["counts"][k]
-        c = np.asarray(s["confusion"], dtype=np.int64)
-        cm = c if cm is None else cm + c
-    out = {"qrs": {"se": _pct(tot["matched"], tot["reference"]), "ppv": _pct(tot["matched"], tot["detected"])},
-           "counts": tot, "classes": {}}
-    if cm is not None:
-        for i, c in enumerate(D.CLASSES):
-            out["classes"][c] = {"se": _pct(int(cm[i, i]), int(cm[i, :].sum())),
-                                 "ppv": _pct(int(cm[i, i]), int(cm[:, i].sum())), "n": int(cm[i, :].sum())}
-        out["confusion"] = cm.tolist()
-    return out
+def gross(reports: list, part: str | None = None) -> dict:
+    """Gross (beat-summed) EC57 figures over several stream reports
+    (`part="whole_record"`: without the learning period)."""
+    mats = [(r["scoring"][part] if part else r["scoring"])["matrix"] for r in reports if r.get("scoring")]
+    return ec57.gross(mats)
 
 
 def format_table(reports: list) -> str:
-    """Markdown table, one row per record plus the gross total."""
+    """Markdown table, one row per record, then EC57's gross and average rows."""
     def f(v):
         return "–" if v is None else f"{v:.2f}"
-    head = ("| record | beats ref | events | lost | mismatches | uncertain | QRS Se | QRS +P | "
-            + " | ".join(f"{c} Se | {c} +P" for c in D.CLASSES) + " | instr/beat | chain instr/sample | wall s |")
+    stat_cols = [("qrs", "se"), ("qrs", "ppv"), ("veb", "se"), ("veb", "ppv"), ("veb", "fpr"),
+                 ("sveb", "se"), ("sveb", "ppv")]
+    head = ("| record | beats ref | events | lost | mismatches | uncertain | QRS Se | QRS +P | VEB Se | VEB +P | "
+            "VEB FPR | SVEB Se | SVEB +P | " + " | ".join(f"{c} Se | {c} +P" for c in D.CLASSES)
+            + " | instr/beat | chain instr/sample | wall s |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in reports:
         cl = r["classes"]
         lines.append(f"| {r['record']} | {r['beats_reference']} | {r['events_received']} | {r['lost_events']} | "
-                     f"{r['host_device_mismatches']} | {r['uncertain']} | {f(r['qrs']['se'])} | {f(r['qrs']['ppv'])} | "
+                     f"{r['host_device_mismatches']} | {r['uncertain']} | "
+                     + " | ".join(f(r.get(g, {}).get(k)) for g, k in stat_cols) + " | "
                      + " | ".join(f"{f(cl[c]['se'])} | {f(cl[c]['ppv'])}" for c in D.CLASSES)
                      + f" | {r['device_instructions_per_beat']} | {r['device']['chain_units_per_sample']} | "
                        f"{r['seconds']:.1f} |")
     g = gross(reports)
+    avg = ec57.average([ec57.beat_statistics(r["scoring"]["matrix"]) for r in reports if r.get("scoring")])
     tl = sum(r["lost_events"] for r in reports)
     tm = sum(r["host_device_mismatches"] for r in reports)
     ipb = np.average([r["device_instructions_per_beat"] for r in reports],
                      weights=[r["events_received"] for r in reports]) if reports else 0
     lines.append(f"| **gross** | {sum(r['beats_reference'] or 0 for r in reports)} | "
                  f"{sum(r['events_received'] for r in reports)} | "
-                 f"{tl} | {tm} | {sum(r['uncertain'] for r in reports)} | **{f(g['qrs']['se'])}** | "
-                 f"**{f(g['qrs']['ppv'])}** | "
-                 + " | ".join(f"{f(g['classes'].get(c, {}).get('se'))} | {f(g['classes'].get(c, {}).get('ppv'))}"
-                              for c in D.CLASSES)
+                 f"{tl} | {tm} | {sum(r['uncertain'] for r in reports)} | "
+                 + " | ".join(f"**{f(g[gr][k])}**" for gr, k in stat_cols) + " | "
+                 + " | ".join(f"{f(g['classes'][c]['se'])} | {f(g['classes'][c]['ppv'])}" for c in D.CLASSES)
                  + f" | {ipb:.0f} | – | {sum(r['seconds'] for r in reports):.0f} |")
+    lines.append("| average | | | | | | " + " | ".join(f(avg[gr][k]) for gr, k in stat_cols) + " | "
+                 + " | ".join("| " for _ in D.CLASSES) + " | | |")
     return "\n".join(lines)
 
 
@@ -698,12 +645,12 @@ def _table_main(argv=None) -> int:
             raise TinyEcgError(f"{p}: not a stream report ({exc})") from None
     print(format_table(reps))
     g = gross(reps)
-    print(f"\ngross EC57 (from 5 min): QRS Se {g['qrs']['se']} +P {g['qrs']['ppv']} over {len(reps)} records, "
-          f"{g['counts']['reference']} reference beats scored")
-    w = gross([{"scoring": {**r["scoring"]["whole_record"], "confusion": r["scoring"]["confusion"]}}
-               for r in reps if r.get("scoring")])
-    print(f"gross whole records: QRS Se {w['qrs']['se']} +P {w['qrs']['ppv']}, {w['counts']['reference']} "
-          "reference beats")
+    print(f"\ngross EC57 (from 5 min): QRS Se {g['qrs']['se']} +P {g['qrs']['ppv']}, VEB Se {g['veb']['se']} "
+          f"+P {g['veb']['ppv']}, SVEB Se {g['sveb']['se']} +P {g['sveb']['ppv']} over {len(reps)} records, "
+          f"{g['qrs']['tp'] + g['qrs']['fn']} reference beats scored")
+    w = gross(reps, "whole_record")
+    print(f"gross whole records: QRS Se {w['qrs']['se']} +P {w['qrs']['ppv']}, "
+          f"{w['qrs']['tp'] + w['qrs']['fn']} reference beats")
     return 0
 
 

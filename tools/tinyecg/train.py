@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data as D
+from . import ec57
 from . import preprocess as P
 from .errors import TinyEcgError
 from .model import ModelConfig
@@ -96,7 +97,7 @@ def record_beats(rec: int, data_dir=None, detector: bool = False) -> dict:
         y = np.array([CLASS_INDEX.get(D.AAMI.get(s, "Q"), -1) for s in syms], dtype=np.int64)
     return dict(windows=b["windows"], feats=b["feats"], r=b["r"], y=y,
                 rec=np.full(len(b["r"]), int(rec), dtype=np.int64),
-                ref_r=P.raw_to_j(R.r_samples), ref_sym=R.symbols, n_w=len(w))
+                ref_r=P.raw_to_j(R.r_samples), ref_r_raw=R.r_samples, ref_sym=R.symbols, n_w=len(w))
 
 
 def build_dataset(records, data_dir=None, keep_unlabelled: bool = False) -> dict:
@@ -322,28 +323,34 @@ def _rep_subset(ds: dict, seed: int, n: int = 1000):
 
 
 def _row(m, c):
-    return f"| {c} | {m[c]['n']} | {m[c]['se']:.2f} | {m[c]['ppv']:.2f} | {m[c]['fpr']:.2f} | {m[c]['f1']:.2f} |"
+    s, f = m["classes"][c], ec57.fmt
+    return f"| {c} | {s['n']} | {f(s['se'], 0)} | {f(s['ppv'], 0)} | {f(s['fpr'], 0)} | {f(s['f1'], 0)} |"
 
 
 def _table(m) -> str:
+    f = ec57.fmt
     lines = ["| class | beats | Se % | +P % | FPR % | F1 % |", "|---|---:|---:|---:|---:|---:|"]
     lines += [_row(m, c) for c in D.CLASSES]
-    tail = f"\nmacro-F1 **{m['macro_f1']:.2f}**, accuracy {m['accuracy']:.2f} % ({m['n_beats']} beats)"
-    if "detector" in m:
-        d = m["detector"]
-        tail += (f"; QRS detector Se {d['se']:.2f} %, +P {d['ppv']:.2f} % "
-                 f"({d['matched']} of {d['reference_beats']} reference beats, {d['detections']} detections)")
+    v, s = m["veb"], m["sveb"]
+    tail = (f"\nmacro-F1 **{f(m['macro_f1'], 0)}**, accuracy {f(m['accuracy'], 0)} % ({m['n_beats']} beats); "
+            f"EC57 VEB Se {f(v['se'], 0)} / +P {f(v['ppv'], 0)} (reference F called V not counted), "
+            f"SVEB Se {f(s['se'], 0)} / +P {f(s['ppv'], 0)}")
+    if "scoring" in m:
+        q, sc = m["qrs"], m["scoring"]
+        tail += (f"; QRS detector Se {f(q['se'], 0)} %, +P {f(q['ppv'], 0)} % ({q['tp']} matched, {q['fn']} "
+                 f"missed, {q['fp']} false; from {sc['from_seconds']:g} s, {sc['match_ms']} ms window)")
     return "\n".join(lines) + "\n" + tail
 
 
 def _targets(res) -> str:
     q, f = res["int8"]["DS2"], res["float"]["DS2"]
     c = res["config"]
+    qc = q["classes"]
     rows = [
-        ("V Se >= 90", q["V"]["se"], q["V"]["se"] >= 90),
-        ("V +P >= 90", q["V"]["ppv"], q["V"]["ppv"] >= 90),
-        ("S Se >= 75", q["S"]["se"], q["S"]["se"] >= 75),
-        ("S +P >= 45", q["S"]["ppv"], q["S"]["ppv"] >= 45),
+        ("V Se >= 90", qc["V"]["se"], (qc["V"]["se"] or 0) >= 90),
+        ("V +P >= 90", qc["V"]["ppv"], (qc["V"]["ppv"] or 0) >= 90),
+        ("S Se >= 75", qc["S"]["se"], (qc["S"]["se"] or 0) >= 75),
+        ("S +P >= 45", qc["S"]["ppv"], (qc["S"]["ppv"] or 0) >= 45),
         ("int8 vs float macro-F1 within 1.5 points", round(q["macro_f1"] - f["macro_f1"], 2),
          abs(q["macro_f1"] - f["macro_f1"]) <= 1.5),
         ("int8 >= 4x smaller than the float model (.keras file)",
@@ -413,8 +420,9 @@ Confusion matrices: `confusion_int8_DS2.png`, `confusion_float_DS2.png` (rows = 
 
 ## DS2 with the project's own QRS detector (whole device chain)
 
-Missed reference beats count as false negatives of their class, extra detections as
-false positives of the class the model gave them.
+Scored the EC57 way (`tinyecg.ec57`: 150 ms matching, from minute 5, as `tools/stream.py`
+scores the device): missed reference beats count as false negatives of their class, extra
+detections as false positives of the class the model gave them.
 
 int8:
 
@@ -448,9 +456,11 @@ python tools/evaluate.py --model models/arrhythmia/model.keras                # 
 python tools/evaluate.py --model models/arrhythmia/model_int8.tflite --detector --per-record
 ```
 
-Statistics are from the plain 4-class confusion matrix (EC57's allowance of not
-counting reference F beats labelled V against VEB +P is not applied); Q beats (7 in DS2)
-are neither trained nor scored; each record's first and last annotated beat have no
+All figures come from `tinyecg.ec57`. The per-class rows are the plain confusion-matrix
+figures (a reference F beat called V counts against V +P); the EC57 VEB and SVEB lines apply
+the standard's exceptions (reference F and Q beats called V are not VEB false positives).
+Undefined figures (nothing to divide by) print as "-". Q beats (7 in DS2) are neither
+trained nor scored per class; each record's first and last annotated beat have no
 pre- or post-RR interval and are not classified (the device does the same).
 """
     (Path(out_dir) / "README.md").write_text(txt)

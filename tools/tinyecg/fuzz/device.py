@@ -2,7 +2,7 @@
 (in QEMU, or a flashed board), every answer predicted.
 
 Frames of every type (except TEST_FAULT, the deliberate fault) are generated
-valid, with valid CRC and hostile bodies, as stream chunks at the expected
+valid (engine commands aimed at the written state of the inputs), with valid CRC and hostile bodies, as stream chunks at the expected
 sample, after a gap, as duplicates or malformed, and then corrupted: bit
 flips, truncations, wrong headers (version, length field, CRC), delimiters
 dropped or inserted, garbage, over-long runs, empty frames.  They go out in
@@ -15,7 +15,10 @@ to the device's by tests/test_protocol.py) refuses must be answered by ERROR
 with the same code; a well-formed frame by its reply or the ERROR the command
 table says, which for the stream commands a model of the state machine
 predicts exactly (status, next sample, event count, statistics), with BEAT
-events numbered 0, 1, 2, ... per stream.  After each batch the device must
+events numbered 0, 1, 2, ... per stream, and for the engine commands a model
+of their state (written prefixes, result present) with every output byte
+equal to tflite_micro on the bytes the device holds (when the device runs
+the shipped model).  After each batch the device must
 answer PING, and it must never have sent FAULT, BOOT or a malformed frame.
 """
 
@@ -35,6 +38,9 @@ from ..errors import TinyEcgError
 from ..protocol import ErrorCode, FrameError, Msg
 
 START, DATA, STOP, STATUS, DATA8 = 0x10, 0x11, 0x12, 0x13, 0x14
+TENSOR_WRITE, INVOKE, TENSOR_READ = 0x05, 0x06, 0x07
+ENGINE_TYPES = (Msg.INFER, TENSOR_WRITE, INVOKE, TENSOR_READ)
+CHUNK_HEADER, CHUNK_MAX = 9, 1015
 BEAT = 0x98
 STREAM_TYPES = (START, DATA, STOP, STATUS, DATA8)
 MAX_SAMPLES, MAX_DELTA_SAMPLES = 500, 1018
@@ -220,6 +226,89 @@ class StreamModel:
         return None
 
 
+@dataclass
+class EngineModel:
+    """What the engine commands must do (firmware/src/cmd_model.c, docs/protocol.md
+    "Running the model"): which error, the written prefix of each input, and the
+    bytes TENSOR_READ returns -- the outputs of `reference` (tflite_micro on the
+    same model) for the input bytes the device holds, or, without one, the
+    outputs the device itself reported for that inference."""
+    in_sizes: list
+    out_sizes: list
+    reference: object = None
+    written: list = field(default_factory=list)
+    have_result: bool = False
+    inp: bytearray = field(default_factory=bytearray)
+    out: bytes | None = None
+
+    def __post_init__(self):
+        self.written = [0] * len(self.in_sizes)
+        self.inp = bytearray(sum(self.in_sizes))
+
+    def _chunk_ok(self, b: bytes, sizes: list, n: int) -> bool:
+        k, total, off = struct.unpack_from("<BII", b)
+        return k < len(sizes) and total == sizes[k] and off <= sizes[k] and n <= sizes[k] - off
+
+    def _run(self):
+        self.written = [0] * len(self.in_sizes)
+        self.have_result = True
+        self.out = self.reference(bytes(self.inp)) if self.reference else None
+
+    def predict(self, f: protocol.Frame) -> tuple:
+        b, n = f.body, len(f.body)
+        if f.type == TENSOR_WRITE:
+            if n <= CHUNK_HEADER:
+                return "error", ErrorCode.BAD_LENGTH
+            k, _, off = struct.unpack_from("<BII", b)
+            if not self._chunk_ok(b, self.in_sizes, n - CHUNK_HEADER) or off > self.written[k]:
+                return "error", ErrorCode.BAD_REQUEST
+            base = sum(self.in_sizes[:k])
+            self.inp[base + off:base + n - CHUNK_HEADER + off] = b[CHUNK_HEADER:]
+            self.written[k] = max(self.written[k], off + n - CHUNK_HEADER)
+            self.have_result = False
+            want = struct.pack("<I", self.written[k])
+            return "reply", lambda body: None if body == want else f"TENSOR_WRITE reply {body.hex()}, expected {want.hex()}"
+        if f.type == INVOKE:
+            if n:
+                return "error", ErrorCode.BAD_LENGTH
+            if self.written != self.in_sizes:
+                return "error", ErrorCode.BAD_REQUEST
+            self._run()
+            return "reply", lambda body: None if len(body) == 4 else f"INVOKE reply of {len(body)} bytes"
+        if f.type == TENSOR_READ:
+            if n != CHUNK_HEADER + 2:
+                return "error", ErrorCode.BAD_LENGTH
+            k, _, off = struct.unpack_from("<BII", b)
+            m = struct.unpack_from("<H", b, CHUNK_HEADER)[0]
+            if not 1 <= m <= CHUNK_MAX or not self._chunk_ok(b, self.out_sizes, m) or not self.have_result:
+                return "error", ErrorCode.BAD_REQUEST
+            base = sum(self.out_sizes[:k]) + off
+
+            def check(body):
+                if len(body) != CHUNK_HEADER + m or body[:CHUNK_HEADER] != b[:CHUNK_HEADER]:
+                    return f"TENSOR_READ reply of {len(body)} bytes for {m}"
+                if self.out is not None and body[CHUNK_HEADER:] != self.out[base:base + m]:
+                    return f"TENSOR_READ bytes {off}+{m} of output {k} differ from the model's"
+                return None
+            return "reply", check
+        # INFER
+        if n != len(self.inp):
+            return "error", ErrorCode.BAD_LENGTH
+        self.inp[:] = b
+        self._run()
+        nout = sum(self.out_sizes)
+
+        def check_infer(body):
+            if len(body) != nout + 4:
+                return f"INFER reply of {len(body)} bytes, expected {nout} outputs + 4"
+            if self.out is None:
+                self.out = bytes(body[:nout])  # no reference: later reads must return these
+            elif body[:nout] != self.out:
+                return f"INFER outputs {body[:nout].hex()} differ from the model's {self.out.hex()}"
+            return None
+        return "reply", check_infer
+
+
 # --------------------------------------------------------------- generator
 def synthetic_ecg(n: int, rng: np.random.Generator) -> np.ndarray:
     """A spiky rhythm the detector finds beats in (360 Hz, ~200 adu/mV around 1024)."""
@@ -251,8 +340,9 @@ class FrameGen:
 
     def _types(self) -> int:
         r = self.r
-        t = r.choice((Msg.PING, Msg.INFO, Msg.MODEL_INFO, Msg.INFER, START, DATA, DATA8, STOP, STATUS,
-                      0x15, 0x1F, 0x00, 0x81, 0x90, 0x98, Msg.BOOT, Msg.FAULT, Msg.ERROR, r.randrange(256)))
+        t = r.choice((Msg.PING, Msg.INFO, Msg.MODEL_INFO, Msg.INFER, TENSOR_WRITE, INVOKE, TENSOR_READ, START, DATA,
+                      DATA8, STOP, STATUS, 0x08, 0x15, 0x1F, 0x00, 0x81, 0x90, 0x98, Msg.BOOT, Msg.FAULT, Msg.ERROR,
+                      r.randrange(256)))
         return 0x0E if t == Msg.TEST_FAULT else t
 
     def valid_request(self) -> tuple[int, bytes]:
@@ -271,7 +361,7 @@ class FrameGen:
     def hostile_body(self) -> tuple[int, bytes]:
         r = self.r
         t = self._types()
-        n = r.choice((0, 1, 2, 5, 6, 7, 9, self.input_bytes - 1, self.input_bytes + 1, 1004, 1005, 1024,
+        n = r.choice((0, 1, 2, 5, 6, 7, 9, 10, 11, 12, self.input_bytes - 1, self.input_bytes + 1, 1004, 1005, 1024,
                       r.randrange(1025)))
         body = bytearray(r.randbytes(max(0, n)))
         if t in (DATA, DATA8) and n >= 4 and r.random() < 0.6:
@@ -304,6 +394,28 @@ class FrameGen:
         n = r.choice((1, 37, 500, 500))
         body = struct.pack("<I", first & 0xFFFFFFFF) + self.signal[at:at + n].astype("<i2").tobytes()
         return DATA, body[:-1] if r.random() < 0.05 else body
+
+    def engine(self) -> tuple[int, bytes]:
+        """An engine command aimed at the device's state: the next or a resent chunk
+        of an input, INVOKE, a read of the result, INFER; sometimes slightly wrong."""
+        r, e = self.r, self.esim
+        u = r.random()
+        if u < 0.5:
+            k = r.randrange(len(e.in_sizes))
+            off = e.written[k] if r.random() < 0.8 else r.randint(0, e.written[k])
+            n = max(1, min(CHUNK_MAX, e.in_sizes[k] - off, r.choice((1, 7, 64, CHUNK_MAX))))
+            total = e.in_sizes[k] if r.random() < 0.9 else e.in_sizes[k] + r.choice((-1, 1))
+            if r.random() < 0.05:
+                off += r.choice((1, n))  # a gap
+            return TENSOR_WRITE, struct.pack("<BII", k, total & 0xFFFFFFFF, off) + r.randbytes(n)
+        if u < 0.7:
+            return INVOKE, b""
+        if u < 0.9:
+            k = r.randrange(len(e.out_sizes))
+            off = r.randrange(e.out_sizes[k])
+            m = r.randint(1, e.out_sizes[k] - off) if r.random() < 0.9 else r.choice((0, 1016, e.out_sizes[k] + 1))
+            return TENSOR_READ, struct.pack("<BIIH", k, e.out_sizes[k], off, m)
+        return Msg.INFER, r.randbytes(len(e.inp))
 
     def corrupt(self, raw: bytes) -> bytes:
         """Wire bytes of a damaged version of the raw (unencoded) frame."""
@@ -346,8 +458,10 @@ class FrameGen:
             return b"\x00"  # an empty frame: no answer
         if not self.sim.active and r.random() < 0.5:  # a stream to work on, most of the time
             t, body = START, bytes([r.choice((0, 1))])
-        elif p < 0.35:
+        elif p < 0.3:
             t, body = self.valid_request()
+        elif p < 0.4:
+            t, body = self.engine()
         elif p < 0.55:
             t, body = self.hostile_body()
         else:
@@ -357,8 +471,10 @@ class FrameGen:
             return self.corrupt(raw)
         return protocol.cobs_encode(raw) + b"\x00"
 
-    def batch(self, model: StreamModel) -> bytes:
+    def batch(self, model: StreamModel, engine: EngineModel) -> bytes:
         self.sim = copy.deepcopy(model)
+        self.esim = copy.deepcopy(engine)
+        self.esim.reference = None  # aiming needs no outputs
         out = bytearray()
         while True:
             it = _no_test_fault(self.item())
@@ -372,6 +488,8 @@ class FrameGen:
                     f = None
                 if f is not None and f.type in STREAM_TYPES:
                     self.sim.predict(f)
+                elif f is not None and f.type in ENGINE_TYPES:
+                    self.esim.predict(f)
         return bytes(out) if out.endswith(b"\x00") else bytes(out + b"\x00")
 
 
@@ -412,8 +530,24 @@ class Stats:
     def line(self) -> str:
         a = self.answers
         return (f"{self.frames} frames in {self.batches} batches ({self.bytes} bytes): "
-                f"{a['reply']} replies, {a['error']} ERROR answers, {self.beats} BEAT events; "
+                f"{a['reply']} replies, {a['error']} ERROR answers, {self.beats} BEAT events, "
+                f"{a['reply 0x04']} INFER / {a['reply 0x06']} INVOKE / {a['reply 0x07']} TENSOR_READ results checked; "
                 f"0 faults, 0 resets, 0 hangs")
+
+
+def _reference(model_id: str):
+    """tflite_micro on the .tflite the device's model came from, if it is here
+    (the shipped model): input bytes -> output bytes; else None."""
+    from .. import bench, tflite_import
+    from ..firmware import ROOT
+    path = ROOT / "models" / "arrhythmia" / "model_int8.tflite"
+    if not path.is_file():
+        return None
+    data = path.read_bytes()
+    graph = tflite_import.parse(data, str(path))
+    if graph.model_id != model_id:
+        return None
+    return lambda x: bench.reference_outputs(data, graph, np.frombuffer(x, np.int8)[None, :])[0].tobytes()
 
 
 class DeviceFuzzer:
@@ -432,7 +566,11 @@ class DeviceFuzzer:
         dev.request(STOP)
         self.model = StreamModel(nc, ub, ib)
         self.gen = FrameGen(self.rng, self.input_bytes, synthetic_ecg(200_000, np.random.default_rng(seed)))
-        self.known = {Msg.PING, Msg.INFO, Msg.MODEL_INFO, Msg.INFER, *STREAM_TYPES}
+        self.known = {Msg.PING, Msg.INFO, Msg.MODEL_INFO, *ENGINE_TYPES, *STREAM_TYPES}
+        sizes = [[int(np.prod([int(d) for d in shape.split("x")])) for shape in kv[key].split(";")]
+                 for key in ("input_shapes", "output_shapes")]
+        self.engine = EngineModel(*sizes, reference=_reference(kv["model"]))
+        self.outputs_checked = self.engine.reference is not None  # against tflite_micro
         self.stats = Stats()
 
     def _expect(self, chunk: bytes):
@@ -443,7 +581,9 @@ class DeviceFuzzer:
             f = protocol.decode(chunk)
         except FrameError as exc:
             return ("error", exc.code, *_header(chunk))
-        return ("frame", f, self.model.predict(f) if f.type in STREAM_TYPES else None)
+        pred = self.model.predict(f) if f.type in STREAM_TYPES else \
+            self.engine.predict(f) if f.type in ENGINE_TYPES else None
+        return ("frame", f, pred)
 
     def _check(self, exp, got: protocol.Frame) -> str | None:
         if exp[0] == "error":
@@ -464,16 +604,19 @@ class DeviceFuzzer:
             if kind == "error":
                 want = arg
             elif got.is_error:
-                return f"ERROR {got.error()} to stream request 0x{f.type:02x}, the model expects a reply"
+                return f"ERROR {got.error()} to request 0x{f.type:02x}, the model expects a reply"
+            elif got.type != f.type | protocol.REPLY:
+                return f"answer 0x{got.type:02x} to request 0x{f.type:02x}"
             else:
                 problem = arg(got.body)
                 if problem:
-                    return f"stream request 0x{f.type:02x}: {problem}"
+                    return f"request 0x{f.type:02x}: {problem}"
+                self.stats.answers["reply"] += 1
+                self.stats.answers[f"reply 0x{f.type:02x}"] += 1
+                return None
         elif f.type not in self.known:
             want = ErrorCode.UNKNOWN_TYPE
         elif f.type == Msg.INFO and f.body or f.type == Msg.MODEL_INFO and f.body:
-            want = ErrorCode.BAD_LENGTH
-        elif f.type == Msg.INFER and len(f.body) != self.input_bytes:
             want = ErrorCode.BAD_LENGTH
         if want is not None:
             if not got.is_error or got.error()[0] != want or got.error()[1] != f.type:
@@ -484,13 +627,12 @@ class DeviceFuzzer:
             return f"answer {got.type:#04x} {got.error() if got.is_error else ''} to request 0x{f.type:02x}"
         if f.type == Msg.PING and got.body != f.body:
             return "PING reply does not echo the body"
-        if f.type == Msg.INFER and len(got.body) != self.output_bytes + 4:
-            return f"INFER reply of {len(got.body)} bytes, expected {self.output_bytes} outputs + 4"
         self.stats.answers["reply"] += 1
+        self.stats.answers[f"reply 0x{f.type:02x}"] += 1
         return None
 
     def run_batch(self) -> None:
-        wire = self.gen.batch(self.model)
+        wire = self.gen.batch(self.model, self.engine)
         chunks = deque(c for c in wire.split(b"\x00") if c)
         n_chunks = len(chunks)
         self.dev.write(wire)

@@ -37,8 +37,9 @@ MAX_LEN = 4200
 #: A single input running longer than this is reported as a hang (libFuzzer -timeout).
 HANG_SECONDS = 25
 
-_DEVICE = [SRC / "protocol.c", SRC / "commands.c", SRC / "stream.c", ECGDSP / "src" / "ecg_preprocess.c"]
-_WITH_MODEL = [SRC / "cmd_model.c", *sorted(MODEL.glob("*.c")), *sorted((TINYNN / "src").glob("*.c"))]
+_ECGDSP = sorted((ECGDSP / "src").glob("*.c"))
+_DEVICE = [SRC / "protocol.c", SRC / "commands.c", SRC / "cmd_model.c", SRC / "stream.c", *_ECGDSP]
+_WITH_MODEL = [*sorted(MODEL.glob("*.c")), *sorted((TINYNN / "src").glob("*.c"))]
 #: Compiled -O2 without sanitizers or coverage feedback: the generated model and
 #: its kernels run on well-formed inputs only here (their own parity and
 #: sanitizer tests are in tests/engine); instrumenting them would make the
@@ -51,7 +52,7 @@ TARGETS: dict[str, list[Path]] = {
     "commands": _DEVICE + _WITH_MODEL,
     "stream": _DEVICE + _WITH_MODEL,
     "delta8": _DEVICE,
-    "ecgdsp": [ECGDSP / "src" / "ecg_preprocess.c"],
+    "ecgdsp": _ECGDSP,
 }
 
 CLANG = "clang"
@@ -203,7 +204,7 @@ FOCUS: dict[str, list[str]] = {
     "commands": ["commands.c", "cmd_model.c"],
     "stream": ["stream.c"],
     "delta8": ["stream.c:stream_delta8_decode"],
-    "ecgdsp": ["ecg_preprocess.c"],
+    "ecgdsp": ["ecg_preprocess.c", "ecg_qrs.c"],
 }
 
 

@@ -9,7 +9,7 @@
  *
  *   Python                     C
  *   Frontend.push(x)           ecg_frontend_push(&fe, x, &w)
- *   Detector.push(w)           ecg_detector_push(&det, w, &r)
+ *   Detector.push(w)           ecg_detector_push(&det, w, &r)   (ecg_qrs.h)
  *   Assembler.push(w, r_list)  ecg_assembler_push(&as, w, r_list, n, &beat)
  *   Chain.push(x)              ecg_chain_push(&chain, x, &beat)
  *   rr_features(...)           ecg_rr_features(...)
@@ -25,6 +25,8 @@
 #define ECG_PREPROCESS_H
 
 #include <stdint.h>
+
+#include "ecg_qrs.h"   /* the QRS detector (section 3): ecg_detector_t, ECG_LAT, ECG_W_RING */
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,26 +46,10 @@ extern "C" {
 #define ECG_W_MIN (-32768)
 #define ECG_W_MAX 32767
 
-#define ECG_DER_SHIFT 4
-#define ECG_E_MAX 4095
-#define ECG_INT_N 27             /* moving integration, 150 ms */
-#define ECG_PEAK_K 36            /* candidate: strict max over +-200 ms */
-#define ECG_PEAK_RING (2 * ECG_PEAK_K + 1)
-#define ECG_LEARN 360            /* 2 s learning */
-#define ECG_SPK_INIT_SHIFT 1
-#define ECG_NPK_INIT_SHIFT 4
-#define ECG_THR_SHIFT 3
-#define ECG_TIMEOUT 360
-#define ECG_AVG_SHIFT 3
-#define ECG_R_SEARCH_A 30
-#define ECG_R_SEARCH_B 2
-
 #define ECG_PRE 48
 #define ECG_POST 79
 #define ECG_WIN (ECG_PRE + 1 + ECG_POST)   /* 128 */
-#define ECG_LAT 80               /* an R at j is reported when w[j + LAT] arrives */
-#define ECG_W_RING 256           /* power of two */
-#define ECG_R_QUEUE 8            /* power of two */
+#define ECG_EXT_LAT 80           /* external R (annotations) reach the assembler at R + 80 */
 
 #define ECG_RR_HIST 8            /* power of two */
 #define ECG_LONG_MAX_SHIFT 8
@@ -86,25 +72,6 @@ typedef struct {
     int32_t n;                   /* raw samples seen */
     int32_t m;                   /* v samples produced */
 } ecg_frontend_t;
-
-/* Integer Pan-Tompkins-like QRS detector (Python: Detector). */
-typedef struct {
-    int16_t wr[ECG_W_RING];      /* w history, w[j<0] = 0 */
-    int32_t qr[ECG_INT_N];       /* squared slopes */
-    int32_t qi;
-    int32_t isum;
-    int32_t ir[ECG_PEAK_RING];   /* integrated signal history */
-    int32_t j;
-    int32_t learn_max;
-    int32_t spk;
-    int32_t npk;
-    int32_t queue[ECG_R_QUEUE];  /* R positions waiting for j == R + LAT */
-    int32_t q_head;
-    int32_t q_len;
-    int32_t last;
-    int32_t n_qrs;
-    int32_t n_noise;
-} ecg_detector_t;
 
 /* One beat, emitted when the next R arrives (Python: Beat). */
 typedef struct {
@@ -152,10 +119,6 @@ typedef struct {
 void ecg_frontend_init(ecg_frontend_t *fe);
 /* Returns 1 and stores w in *w when this sample completes one, else 0. */
 int ecg_frontend_push(ecg_frontend_t *fe, int16_t x, int16_t *w);
-
-void ecg_detector_init(ecg_detector_t *det);
-/* Returns 1 and stores the R position reported at this sample in *r, else 0. */
-int ecg_detector_push(ecg_detector_t *det, int16_t w, int32_t *r);
 
 void ecg_assembler_init(ecg_assembler_t *as);
 /* r_list: the n_r R positions reported at this sample (n_r <= 1 from the

@@ -5,7 +5,7 @@
  * per TFLite operator, bit-exact with TFLM's reference integer kernels (see
  * docs/engine.md). Tensors are dense, row-major, NHWC for 4-D data. Every
  * quantization constant (multipliers, shifts, folded biases, activation
- * ranges) is computed by tools/tinyecg/codegen.py at generation time and
+ * ranges) is computed by tools/tinyecg/lowering at generation time and
  * stored in const parameter structs.
  *
  * Naming follows CMSIS-NN: tnn_<op>_s8. Kernels return TNN_OK or TNN_ERR_ARG.
