@@ -32,7 +32,8 @@ def main() -> int:
     ap.add_argument("--engine-models", action="store_true",
                     help="also mutate the small single-operator models of tests/engine (built once with TF)")
     ap.add_argument("--replay", nargs="+", default=None, help="judge these saved mutants instead")
-    ap.add_argument("--json", default=None, help="write the counts and findings as JSON here")
+    ap.add_argument("--json", default=None, help="write the counts and findings as JSON here (also every 500 "
+                    "mutants during the run)")
     args = ap.parse_args()
     work = Path(args.work)
     if args.replay:
@@ -49,8 +50,17 @@ def main() -> int:
     seeds = C.seed_models(extra)
     print(f"seeds: {', '.join(f'{k} ({len(v)} B)' for k, v in seeds.items())}")
     fz = C.ConverterFuzzer(work, seeds, seed=args.seed)
+
+    def write_json(summary):
+        if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(json.dumps({
+                "mutants": summary.mutants, "seconds": round(summary.seconds), "counts": dict(summary.counts),
+                "host_builds": fz.host.builds, "findings": summary.findings, "seeds": sorted(seeds),
+                "seed": args.seed}, indent=2, sort_keys=True) + "\n")
+
     try:
-        summary = fz.run(args.mutants, progress=True,
+        summary = fz.run(args.mutants, progress=True, checkpoint=write_json,
                          on_finding=lambda f: print(f"FINDING {f[0]}: {f[2]} -> {f[1]}: {f[3][:200]}", flush=True))
     finally:
         fz.close()
@@ -58,11 +68,7 @@ def main() -> int:
     print(f"{summary.seconds:.0f} s, {summary.mutants / max(summary.seconds, 1e-9):.2f} mutants/s; "
           f"tflite_micro refusals: " + ", ".join(f"{k[5:]} {v}" for k, v in sorted(summary.counts.items())
                                                 if k.startswith("tflm_") and k != "tflm_refused"))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"mutants": summary.mutants, "seconds": round(summary.seconds),
-                                               "counts": dict(summary.counts), "findings": summary.findings,
-                                               "seeds": sorted(seeds)}, indent=2, sort_keys=True) + "\n")
+    write_json(summary)
     return 1 if summary.bugs else 0
 
 

@@ -53,6 +53,7 @@ def main() -> int:
     ap.add_argument("--port", default=None, help="serial port of a flashed board instead of QEMU")
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--no-build", action="store_true", help="boot the env's existing image")
+    ap.add_argument("--build-dir", default=None, help="PlatformIO build dir (default .pio/build)")
     ap.add_argument("--data-dir", default=None, help="MIT-BIH directory")
     ap.add_argument("--json", default=None, help="write every record's report and the totals here")
     args = ap.parse_args()
@@ -66,7 +67,8 @@ def main() -> int:
         dev = Device(args.port, baud=args.baud)
         dev.sync()
     else:
-        elf = firmware.elf_path(args.env) if args.no_build else firmware.build(args.env)
+        base = Path(args.build_dir) if args.build_dir else None
+        elf = firmware.elf_path(args.env, base) if args.no_build else firmware.build(args.env, base=base)
         board = qemu.boot(args.env, elf)
         dev = board.start()
         dev.wait_for(Msg.BOOT)  # the one boot of the soak
@@ -77,7 +79,10 @@ def main() -> int:
     try:
         for rec in records:
             problems: list[str] = []
-            rep = S.run(rec, dev, check_inputs=True, data_dir=args.data_dir, inject=(0, fresh_counters(problems)))
+            # a long stall guard: a loaded host may starve QEMU for seconds (a STATUS probe is harmless,
+            # but two silent periods in a row end the stream)
+            rep = S.run(rec, dev, check_inputs=True, data_dir=args.data_dir, inject=(0, fresh_counters(problems)),
+                        stall_timeout=30.0)
             d = rep["device"]
             if rep["lost_events"]:
                 problems.append(f"{rep['lost_events']} events lost or out of order")

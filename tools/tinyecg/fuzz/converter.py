@@ -728,7 +728,8 @@ class ConverterFuzzer:
         summary.counts["equal"] += 1
         return "equal"
 
-    def run(self, n: int, progress: bool = False, on_finding=None) -> Summary:
+    def run(self, n: int, progress: bool = False, on_finding=None, checkpoint=None, every: int = 500) -> Summary:
+        """Judge n mutants; `checkpoint(summary)` every `every` of them (long runs keep their figures)."""
         summary = Summary()
         t0 = time.monotonic()
         bar = None
@@ -746,6 +747,9 @@ class ConverterFuzzer:
                     bar.set_postfix(acc=summary.counts["accepted"], eq=summary.counts["equal"], bugs=summary.bugs)
                 if on_finding and summary.bugs > before:
                     on_finding(summary.findings[-1])
+                if checkpoint and summary.mutants % every == 0:
+                    summary.seconds = time.monotonic() - t0
+                    checkpoint(summary)
         finally:
             if bar is not None:
                 bar.close()
