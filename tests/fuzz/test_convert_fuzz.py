@@ -64,6 +64,8 @@ FOUND = [
     ("bias 2^31-1: int32 accumulator overflow (UB) in the kernel",
      lambda m, sg: _set(m.buffers[sg.tensors[15].buffer], data=list(np.full(8, 2**31 - 1, "<i4").tobytes())),
      "beyond int32"),
+    ("isVariable set on the output: tflite_micro keeps it as state, outputs differed",
+     lambda m, sg: _set(sg.tensors[34], isVariable=True), "variable"),
     ("control characters in a tensor name: a multi-line error",
      lambda m, sg: _set(sg.tensors[21], name=b"conv\n\tout", quantization=_zp(sg.tensors[21], 1000)), "\\x0a"),
 ]
@@ -83,6 +85,18 @@ def test_defects_the_fuzzer_found_are_refused_in_one_line(what, edit, words, tmp
     msg = str(e.value)
     assert "\n" not in msg and words in msg, msg
     assert not (tmp_path / "out").exists()
+
+
+def test_comment_markers_in_a_name_still_compile(tmp_path):
+    """Found: a tensor named '*/ int x; /*' made generated C that gcc -Werror refused
+    (a nested comment); now it converts and equals tflite_micro."""
+    mutant = C.Mutant("shipped", "tensor 21 name", edited(lambda m, sg: _set(sg.tensors[21], name=b"*/ int x; /*")))
+    fz = C.ConverterFuzzer(tmp_path, {"shipped": SHIPPED.read_bytes()})
+    try:
+        s = C.Summary()
+        assert fz.check(mutant, s) == "equal", s.findings
+    finally:
+        fz.close()
 
 
 def test_unedited_model_still_converts():

@@ -191,6 +191,8 @@ def _build_graph(model, data: bytes, source: str) -> Graph:
         shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
         if t.sparsity is not None:
             raise TinyEcgError(f"{source}: tensor {i} '{name}' is sparse; sparse tensors are not supported")
+        if t.isVariable:  # state kept between invokes (TFLM: persistent, reset to zero point); not a feed-forward net
+            raise TinyEcgError(f"{source}: tensor {i} '{name}' is a variable (stateful) tensor; not supported")
         tensor = Tensor(index=i, name=name, shape=shape, dtype=dtype)
         q = t.quantization
         if q is not None and q.scale is not None and len(q.scale) > 0:

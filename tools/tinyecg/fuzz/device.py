@@ -558,7 +558,7 @@ class DeviceFuzzer:
         if info.is_error:
             raise TinyEcgError("the device has no model: the device fuzzer needs a firmware built with one")
         kv = info.kv()
-        self.input_bytes, self.output_bytes = int(kv["input_bytes"]), int(kv["output_bytes"])
+        self.input_bytes = int(kv["input_bytes"])
         start = dev.request(START, b"", allow_error=True)
         if start.is_error:
             raise TinyEcgError(f"the device cannot stream ({start.error()[2]}): it needs the beat classifier")
