@@ -6,7 +6,9 @@
 
 Prints operators, parameters, MACs, weight and arena bytes beside the arena
 the tflite_micro runtime needs; refuses a model that does not fit the env's
-flash/RAM. The default --out is firmware/model, the model `pio run` builds.
+flash/RAM, measured by linking the firmware image it makes (docs/engine.md,
+"Does it fit the board?"). The default --out is firmware/model, the model
+`pio run` builds.
 """
 
 import argparse

@@ -4,8 +4,8 @@
  *
  * Input: a sequence of requests, each  type:u8 seq:u16 len:u16 body[len % 1025]
  * (the body shortened when the input runs out).  After each, what the device
- * transmitted must be well-formed frames: zero or more BEAT events (only for
- * stream data), then exactly one answer with the request's seq, of type
+ * transmitted must be well-formed frames: zero or more BEAT / RHYTHM events
+ * (only for stream data), then exactly one answer with the request's seq, of type
  * request|0x80 or an ERROR naming the request type with a printable text.
  * Per command the answer must have its documented size and content; the
  * engine commands (INFER, TENSOR_WRITE, INVOKE, TENSOR_READ) are judged by a
@@ -138,9 +138,9 @@ static void check_answer(uint8_t type, const uint8_t *body, uint16_t len, const 
 {
     const ref_frame_t *a = &f[n - 1];
     for (size_t i = 0; i + 1 < n; ++i) {
-        FUZZ_CHECK(f[i].type == MSG_STREAM_BEAT && f[i].seq == PROTO_SEQ_NONE,
+        FUZZ_CHECK((f[i].type == MSG_STREAM_BEAT || f[i].type == MSG_STREAM_RHYTHM) && f[i].seq == PROTO_SEQ_NONE,
                    "frame 0x%02x before the answer to 0x%02x", f[i].type, type);
-        FUZZ_CHECK(type == MSG_STREAM_DATA || type == MSG_STREAM_DATA8, "BEAT event answering 0x%02x", type);
+        FUZZ_CHECK(type == MSG_STREAM_DATA || type == MSG_STREAM_DATA8, "stream event answering 0x%02x", type);
     }
     if (!known_type(type)) {
         FUZZ_CHECK(a->type == MSG_ERROR && a->body[0] == ERR_UNKNOWN_TYPE, "type 0x%02x not refused as unknown",
@@ -179,7 +179,7 @@ static void check_answer(uint8_t type, const uint8_t *body, uint16_t len, const 
         break;
     case MSG_STREAM_STOP:
     case MSG_STREAM_STATUS:
-        FUZZ_CHECK(len == 0 && a->len == 60, "stream statistics of %u bytes to a %u-byte body", a->len, len);
+        FUZZ_CHECK(len == 0 && a->len == 68, "stream statistics of %u bytes to a %u-byte body", a->len, len);
         break;
     }
 }

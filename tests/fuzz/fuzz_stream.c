@@ -9,7 +9,9 @@
  * model accepts.  Every answer is predicted: which error, or the ACK's status,
  * next and event count; every BEAT event's sequence number, R position, RR
  * intervals, class scores (the generated model on the beat's int8 inputs),
- * class, confidence and flags; the statistics of STOP / STATUS.  So a chunk
+ * class, confidence and flags; the RHYTHM events after each beat (the model's
+ * own rhythm stage on the same beats), numbered in the same sequence; the
+ * statistics of STOP / STATUS.  So a chunk
  * processed twice, a sample dropped at a gap, an event numbered wrongly or a
  * counter not restarted at STREAM_START all fail here.
  *
@@ -21,6 +23,7 @@
  */
 #include "ecg_pipeline_config.h"
 #include "ecg_preprocess.h"
+#include "ecg_rhythm.h"
 #include "fuzz_device.h"
 #include "model.h"
 #include "model_config.h"
@@ -36,7 +39,10 @@ typedef struct {
     uint32_t max_units;
     uint64_t beat_units;
     ecg_chain_t chain;
+    ecg_rhythm_t rhythm;
 } model_t;
+
+#define STATS_BYTES 68u
 
 static model_t m;
 static ref_frame_t frames[FUZZ_MAX_TX_FRAMES];
@@ -49,6 +55,34 @@ static void expect_error(const ref_frame_t *f, size_t n, int code, const char *w
     FUZZ_CHECK(n == 1, "%s: %zu frames, expected one ERROR", what, n);
     FUZZ_CHECK(f[0].type == MSG_ERROR && f[0].body[0] == code, "%s: answer 0x%02x code %d, expected ERROR %d", what,
                f[0].type, f[0].type == MSG_ERROR ? f[0].body[0] : -1, code);
+}
+
+/* Wire time of a chain index (stream.c: raw sample 2j - 2, j = 0 sent as 0). */
+static uint32_t wire_time(int32_t j) { return j > 0 ? (uint32_t)ecg_j_to_raw(j) : 0u; }
+
+/* The rhythm stage on the beat just classified: its RHYTHM events follow the
+ * BEAT event, in the same sequence (docs/protocol.md, docs/rhythm.md). */
+static void expect_rhythm(const ecg_beat_t *b, int cls, const ref_frame_t *f, size_t n, size_t *k)
+{
+    ecg_rhythm_event_t ev[ECG_RH_MAX_EVENTS];
+    const int n_ev = ecg_rhythm_push(&m.rhythm, b->r, cls, b->pre, ev);
+    FUZZ_CHECK(n_ev >= 0 && n_ev <= ECG_RH_MAX_EVENTS, "%d rhythm events for one beat", n_ev);
+    for (int i = 0; i < n_ev; ++i) {
+        FUZZ_CHECK(*k + 1 < n, "rhythm event %d of beat at R %d: no RHYTHM frame", i, b->r);
+        const ref_frame_t *e = &f[(*k)++];
+        FUZZ_CHECK(e->type == MSG_STREAM_RHYTHM && e->seq == PROTO_SEQ_NONE && e->len == 33,
+                   "RHYTHM frame type 0x%02x seq %u len %u", e->type, e->seq, e->len);
+        const int32_t want[6] = {ev[i].a, ev[i].kind == ECG_RH_RUN ? (int32_t)wire_time(ev[i].b) : ev[i].b,
+                                 ev[i].c, ev[i].d, ev[i].e, ev[i].f};
+        FUZZ_CHECK(get_le32(e->body) == m.events && e->body[4] == ev[i].kind &&
+                       get_le32(e->body + 5) == wire_time(ev[i].t),
+                   "RHYTHM eseq/kind/t %u/%u/%u, expected %u/%d/%u", get_le32(e->body), e->body[4],
+                   get_le32(e->body + 5), m.events, ev[i].kind, wire_time(ev[i].t));
+        for (int j = 0; j < 6; ++j) {
+            FUZZ_CHECK((int32_t)get_le32(e->body + 9 + 4 * j) == want[j], "RHYTHM field %d", j);
+        }
+        m.events += 1;
+    }
 }
 
 /* The beat the model's chain emitted: its BEAT event must be frames[*k]. */
@@ -93,6 +127,7 @@ static void expect_beat(const ecg_beat_t *b, const ref_frame_t *f, size_t n, siz
     if (units > m.max_units) {
         m.max_units = units;
     }
+    expect_rhythm(b, best, f, n, k);
 }
 
 /* Feed accepted samples to the model's chain, matching each beat to its event. */
@@ -132,7 +167,7 @@ static uint8_t chunk_status(uint32_t first)
 
 static void expect_stats(const ref_frame_t *a)
 {
-    FUZZ_CHECK(a->len == 60, "statistics of %u bytes", a->len);
+    FUZZ_CHECK(a->len == STATS_BYTES, "statistics of %u bytes", a->len);
     const uint8_t *p = a->body;
     FUZZ_CHECK(p[0] == m.active && p[1] == m.flags && p[2] == ECG_PIPELINE_NUM_CLASSES && p[3] == 0,
                "statistics active/flags/n_classes %u/%u/%u", p[0], p[1], p[2]);
@@ -146,10 +181,12 @@ static void expect_stats(const ref_frame_t *a)
     const uint64_t dsp = get_le32(p + 28) | ((uint64_t)get_le32(p + 32) << 32);
     const uint64_t beat = get_le32(p + 36) | ((uint64_t)get_le32(p + 40) << 32);
     const uint64_t elapsed = get_le32(p + 44) | ((uint64_t)get_le32(p + 48) << 32);
+    const uint64_t rhythm = get_le32(p + 60) | ((uint64_t)get_le32(p + 64) << 32);
     FUZZ_CHECK(beat == m.beat_units, "beat_units %llu, sum of the events' %llu", (unsigned long long)beat,
                (unsigned long long)m.beat_units);
-    FUZZ_CHECK(dsp + beat <= elapsed, "chain %llu + beats %llu units exceed the %llu elapsed",
-               (unsigned long long)dsp, (unsigned long long)beat, (unsigned long long)elapsed);
+    FUZZ_CHECK(dsp + beat + rhythm <= elapsed, "chain %llu + beats %llu + rhythm %llu units exceed the %llu elapsed",
+               (unsigned long long)dsp, (unsigned long long)beat, (unsigned long long)rhythm,
+               (unsigned long long)elapsed);
 }
 
 /* ------------------------------------------------------------- operations */
@@ -175,6 +212,7 @@ static void op_start(const uint8_t *body, uint16_t len)
                "START reply fields");
     memset(&m, 0, sizeof m);
     ecg_chain_init(&m.chain);
+    ecg_rhythm_init(&m.rhythm);
     m.active = 1;
     m.flags = fl;
     m.overruns0 = host_uart_overruns;

@@ -21,6 +21,7 @@ def test_hostile_frames_every_answer_predicted(dut):
     assert stats.frames >= FRAMES
     # the run reached the deep paths: replies, refusals, and beats classified mid-fuzz
     assert stats.answers["reply"] > 0 and stats.answers["error"] > 0 and stats.beats > 0
+    assert stats.answers["rhythm events"] > 0
     # ... and inferences run by INFER and by chunks + INVOKE, their results read back
     assert stats.answers["reply 0x04"] > 0 and stats.answers["reply 0x06"] > 0 and stats.answers["reply 0x07"] > 0
     assert dut.ping(b"still alive") == b"still alive"

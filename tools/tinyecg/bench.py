@@ -7,7 +7,6 @@ Library side of ``tools/bench.py``; ``tests/hil/test_infer.py`` uses it too.
 
 from __future__ import annotations
 
-import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,24 +51,6 @@ def vectors_for(model: Path, graph: Graph, n_random: int = 64, seed: int = 0) ->
         return x, npy.name
     rng = np.random.default_rng(seed)
     return rng.integers(-128, 128, size=(n_random, width), dtype=np.int8), f"random int8 (seed {seed})"
-
-
-def map_sizes(map_file: Path) -> dict[str, int]:
-    """Bytes linked from the engine, from the linker map: tinynn code, model.c
-    code, model constants (weights, biases, requantization tables)."""
-    out = {"engine_code_bytes": 0, "model_code_bytes": 0, "model_const_bytes": 0}
-    if not map_file.exists():
-        return out
-    for e in firmware.link_map(map_file):
-        name, size, obj = e["input"], e["size"], e["object"]
-        if name.startswith(".text"):
-            if "tinynn" in obj:
-                out["engine_code_bytes"] += size
-            elif re.search(r"/model/model\.o$", obj):
-                out["model_code_bytes"] += size
-        elif name.startswith(".rodata") and re.search(r"/model/model(_data)?\.o$", obj):
-            out["model_const_bytes"] += size
-    return out
 
 
 @dataclass
@@ -130,12 +111,12 @@ def build_for(model: Path, env: str, work: Path, class_names=None, profile: bool
     (profile: model_invoke records the counter after each kernel call)."""
     data, graph = convert.load_model(model, work)
     prog = codegen.lower(graph, class_names)
-    fit = convert.check_fit(prog, env)
-    if not fit.ok:
-        raise TinyEcgError(f"{model.name} does not fit env '{env}' (flash {fit.flash_needed}/{fit.flash_max} B, "
-                           f"RAM {fit.ram_needed}/{fit.ram_max} B)")
     codegen.write(codegen.render(prog, profile=profile), work / "model")
-    elf = firmware.build(env, model_dir=work / "model", base=work / "build")
+    # linked even if too big, to say why (when it fits: the same ELF as a plain build)
+    elf = firmware.build(env, model_dir=work / "model", base=work / "build", measure_only=True)
+    fit = convert.measure_fit(prog, env, elf)
+    if not fit.ok:
+        raise TinyEcgError(fit.refusal(model.name, prog))
     return data, prog, elf
 
 
@@ -189,7 +170,7 @@ def bench(model: str | Path, env: str, port: str | None = None, work: Path | Non
             dev.close()
 
     size = firmware.image_size(elf)
-    maps = map_sizes(elf.with_name("firmware.map"))
+    maps = firmware.map_sizes(elf.with_name("firmware.map"))
     mism = int((got != ref).any(axis=1).sum())
     mean = float(np.mean(counts))
     res = {

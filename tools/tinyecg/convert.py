@@ -8,7 +8,9 @@ measure what the tflite_micro runtime would need, write the C.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,23 +18,137 @@ from pathlib import Path
 from . import codegen, firmware, tflite_import
 from .errors import TinyEcgError
 
-# What the firmware needs beside the model (measured on mps2_an386 -Os,
-# rounded up): application + protocol + engine code in flash, and RAM for the
-# protocol buffers plus the linker's 16 KiB stack reserve.
-FIRMWARE_FLASH_RESERVE = 32 * 1024
-FIRMWARE_RAM_RESERVE = 24 * 1024
+# Where the fit check links its images: one build dir per env, kept, so that
+# after the first model only the sources that include the model recompile.
+FIT_DIR = firmware.ROOT / ".pio" / "fit"
+BIGGEST = 3  # tensors / weights a refusal names
 
 
 @dataclass
 class Fit:
-    flash_needed: int
+    """The linked image of a model for one env, against the board's memory.
+
+    flash = the firmware's own code and constants (protocol, pipeline, board
+    support, the engine kernels the model calls) + the model's (model.c code,
+    weights, channel tables, layer parameters); RAM = the firmware's static
+    data and stack reserve + the arena + the engine's input and output
+    buffers. Every figure is measured from the linked ELF and its map."""
+
+    env: str
     flash_max: int
-    ram_needed: int
     ram_max: int
+    firmware_flash: int
+    model_flash: int
+    firmware_ram: int
+    arena_ram: int
+    io_ram: int
+
+    @property
+    def flash_needed(self) -> int:
+        return self.firmware_flash + self.model_flash
+
+    @property
+    def ram_needed(self) -> int:
+        return self.firmware_ram + self.arena_ram + self.io_ram
+
+    @property
+    def flash_ok(self) -> bool:
+        return self.flash_needed <= self.flash_max
+
+    @property
+    def ram_ok(self) -> bool:
+        return self.ram_needed <= self.ram_max
 
     @property
     def ok(self) -> bool:
-        return self.flash_needed <= self.flash_max and self.ram_needed <= self.ram_max
+        return self.flash_ok and self.ram_ok
+
+    def flash_text(self) -> str:
+        return (f"flash {self.flash_needed:,} B of {self.flash_max:,} B "
+                f"(firmware {self.firmware_flash:,} B + model {self.model_flash:,} B)")
+
+    def ram_text(self) -> str:
+        return (f"RAM {self.ram_needed:,} B of {self.ram_max:,} B (firmware {self.firmware_ram:,} B + arena "
+                f"{self.arena_ram:,} B + inputs/outputs {self.io_ram:,} B)")
+
+    def refusal(self, model_name: str, prog: codegen.Program) -> str:
+        """One line: what does not fit, by how much, and the biggest items to blame."""
+        needs, biggest = [], []
+        if not self.flash_ok:
+            needs.append(self.flash_text())
+            biggest += biggest_weights(prog)
+        if not self.ram_ok:
+            needs.append(self.ram_text())
+            biggest += biggest_tensors(prog)
+        return f"{model_name} does not fit {self.env}: needs {' and '.join(needs)}; biggest: {', '.join(biggest)}"
+
+
+def biggest_tensors(prog: codegen.Program, n: int = BIGGEST) -> list[str]:
+    """The largest tensors in RAM: arena-resident ones, inputs, outputs."""
+    g = prog.graph
+    sizes = {b.root: b.size for b in prog.buffers.values()}
+    sizes.update({i: g.tensors[i].nbytes for i in list(g.inputs) + list(g.outputs)})
+    top = sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+    return [f"tensor '{g.tensors[i].name}' {size:,} B" for i, size in top]
+
+
+def biggest_weights(prog: codegen.Program, n: int = BIGGEST) -> list[str]:
+    """The layers with the most constant bytes (weights and channel tables)."""
+    sizes = [(sum(a.nbytes for a in layer.data_arrays), layer) for layer in prog.layers if layer.data_arrays]
+    top = sorted(sizes, key=lambda t: (-t[0], t[1].op.index))[:n]
+    return [f"weights of {layer.name} ({layer.op.kind} #{layer.op.index}) {size:,} B" for size, layer in top]
+
+
+def measure_fit(prog: codegen.Program, env: str, elf: Path) -> Fit:
+    """Fit of an image linked with this model's C (firmware.build(measure_only=True)
+    links it even when it overflows the board)."""
+    upload = firmware.board_config(env).get("upload", {})
+    size = firmware.image_size(elf)
+    maps = firmware.map_sizes(elf.with_name("firmware.map"))
+    model_flash = maps["model_code_bytes"] + maps["model_const_bytes"]
+    io = prog.input_bytes + prog.output_bytes  # cmd_model.c's static tensor buffers
+    ram = size["ram_bytes"] + size["stack_reserve_bytes"]
+    return Fit(env=env, flash_max=int(upload.get("maximum_size", 0)), ram_max=int(upload.get("maximum_ram_size", 0)),
+               firmware_flash=size["flash_bytes"] - model_flash, model_flash=model_flash,
+               firmware_ram=ram - maps["model_ram_bytes"] - io, arena_ram=maps["model_ram_bytes"], io_ram=io)
+
+
+_ARRAY_VALUES = re.compile(r"\] = \{\n(?:    [^\n]*\n)*\};")
+
+
+def zero_weights(files: dict[str, str]) -> dict[str, str]:
+    """The generated C with model_data.c's arrays zero-filled ("= {0}"): the
+    same declarations, sizes and sections (an image's layout depends on its
+    arrays' sizes, never their values), which gcc compiles at once however
+    big the weights (a 4 MB array of numbers takes it over a minute)."""
+    return {**files, "model_data.c": _ARRAY_VALUES.sub("] = {0};", files["model_data.c"])}
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """One fit build per env dir at a time (a second convert waits)."""
+    path.mkdir(parents=True, exist_ok=True)
+    with open(path / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def check_fit(prog: codegen.Program, env: str, files: dict[str, str] | None = None) -> Fit:
+    """Link the image this model makes for env and measure it.
+
+    Exact: the firmware as the linker lays it out with this model, the engine
+    kernels it calls and its buffers, not a fixed reserve. Cheap: the weights
+    are compiled zero-filled (zero_weights) and the build dir (FIT_DIR/env)
+    is kept, so a model costs one incremental build (~3 s)."""
+    files = files if files is not None else codegen.render(prog)
+    work = FIT_DIR / env
+    with _locked(work):
+        codegen.write(zero_weights(files), work / "model")
+        elf = firmware.build(env, model_dir=work / "model", base=work / "build", measure_only=True)
+        return measure_fit(prog, env, elf)
 
 
 def load_model(path: str | Path, workdir: Path | None = None,
@@ -71,16 +187,6 @@ def load_model(path: str | Path, workdir: Path | None = None,
         raise TinyEcgError(f"{path}: expected a .tflite or .keras model")
     data = path.read_bytes() if path.is_file() else b""
     return data, tflite_import.parse(data, str(path))
-
-
-def check_fit(prog: codegen.Program, env: str) -> Fit:
-    board = firmware.board_config(env)
-    upload = board.get("upload", {})
-    flash_max = int(upload.get("maximum_size", 0))
-    ram_max = int(upload.get("maximum_ram_size", 0))
-    flash = prog.weight_bytes + prog.quant_bytes + FIRMWARE_FLASH_RESERVE
-    ram = prog.arena_bytes + FIRMWARE_RAM_RESERVE
-    return Fit(flash, flash_max, ram, ram_max)
 
 
 @contextlib.contextmanager
@@ -180,10 +286,7 @@ def summary_lines(prog: codegen.Program, tflm_arena: int | None, fit: Fit | None
     if tflm_arena is not None:
         lines.append(f"tflite_micro    {tflm_arena} B minimum arena (Python runtime, x86-64 build)")
     if fit is not None:
-        lines.append(
-            f"fits {env}: flash {fit.flash_needed}/{fit.flash_max} B, RAM {fit.ram_needed}/{fit.ram_max} B "
-            f"(incl. {FIRMWARE_FLASH_RESERVE} B / {FIRMWARE_RAM_RESERVE} B firmware reserve)"
-        )
+        lines.append(f"fits {env}: {fit.flash_text()}, {fit.ram_text()} (measured: the linked image)")
     return lines
 
 
@@ -192,13 +295,10 @@ def convert(model: str | Path, env: str, out_dir: str | Path, class_names: list[
     firmware.board_of(env)  # unknown env: one-line error before any work
     data, graph = load_model(model, data_dir=data_dir)
     prog = codegen.lower(graph, class_names)
-    fit = check_fit(prog, env)
+    files = codegen.render(prog)
+    fit = check_fit(prog, env, files)
     if not fit.ok:
-        raise TinyEcgError(
-            f"{Path(model).name} does not fit env '{env}': needs flash {fit.flash_needed} B of "
-            f"{fit.flash_max} B and RAM {fit.ram_needed} B of {fit.ram_max} B "
-            f"(weights {prog.weight_bytes} B, arena {prog.arena_bytes} B)"
-        )
-    codegen.write(codegen.render(prog), out_dir)
+        raise TinyEcgError(fit.refusal(Path(model).name, prog))
+    codegen.write(files, out_dir)
     tflm = tflm_min_arena(data) if measure_tflm else None
     return prog, fit, tflm

@@ -69,10 +69,13 @@ def elf_path(env: str, base: Path | None = None) -> Path:
 
 
 def build(env: str, model_dir: Path | None = None, base: Path | None = None,
-          verbose: bool = False) -> Path:
-    """``pio run -e ENV``; returns the ELF. A failed build raises with its last lines."""
+          verbose: bool = False, measure_only: bool = False) -> Path:
+    """``pio run -e ENV``; returns the ELF. A failed build raises with its last lines.
+
+    measure_only: link the ELF even if it overflows the board's memory (no
+    .bin, no size check), to measure it (tinyecg.convert.check_fit)."""
     board_of(env)
-    extra = {}
+    extra = {"TINYECG_MEASURE_ONLY": "1"} if measure_only else {}
     if model_dir is not None:
         extra["TINYECG_MODEL_DIR"] = str(Path(model_dir).resolve())
     if base is not None:
@@ -135,6 +138,28 @@ def link_map(map_file: Path) -> list[dict]:
             out.append({"output": output, "input": m.group(1) or pending or output,
                         "size": int(m.group(3), 16), "object": m.group(4)})
         pending = None
+    return out
+
+
+def map_sizes(map_file: Path) -> dict[str, int]:
+    """Bytes linked from the engine, from the linker map: tinynn code, model.c
+    code, model constants (weights, biases, requantization tables), model RAM
+    (model.c's static data: the arena)."""
+    out = {"engine_code_bytes": 0, "model_code_bytes": 0, "model_const_bytes": 0, "model_ram_bytes": 0}
+    if not Path(map_file).exists():
+        return out
+    for e in link_map(map_file):
+        name, size, obj = e["input"], e["size"], e["object"]
+        model_c, model_data_c = re.search(r"/model/model\.o$", obj), re.search(r"/model/model_data\.o$", obj)
+        if name.startswith(".text"):
+            if "tinynn" in obj:
+                out["engine_code_bytes"] += size
+            elif model_c:
+                out["model_code_bytes"] += size
+        elif name.startswith(".rodata") and (model_c or model_data_c):
+            out["model_const_bytes"] += size
+        elif name.startswith((".bss", ".data", "COMMON")) and model_c:
+            out["model_ram_bytes"] += size
     return out
 
 

@@ -12,7 +12,10 @@ PlatformIO packages, no network).  What it adds to a stock PlatformIO build:
   of the same inputs are byte-identical;
 * ``upload``: QEMU boards run in ``qemu-system-arm`` with the UART on the
   terminal (the simulator stands in for flashing); real boards are flashed
-  through pyOCD (``pyocd_upload.py``: probe check, program, verify, reset).
+  through pyOCD (``pyocd_upload.py``: probe check, program, verify, reset);
+* ``TINYECG_MEASURE_ONLY=1`` (``tinyecg.convert``'s fit check): the ELF only,
+  linked with ``--noinhibit-exec`` so that an image too big for the board is
+  still laid out and can be measured; no ``.bin``, no size check.
 """
 
 import hashlib
@@ -203,4 +206,9 @@ else:
                                     % (env.subst("$BOARD"), protocol))), "")]
 AlwaysBuild(env.Alias("upload", target_elf, upload_actions))
 
-Default([target_buildprog, target_size])
+if os.environ.get("TINYECG_MEASURE_ONLY") == "1":
+    env.Append(LINKFLAGS=["-Wl,--noinhibit-exec"])
+    env.Replace(SIZETOOL="")  # PlatformIO adds its size check only when a size tool is set
+    Default([target_elf])
+else:
+    Default([target_buildprog, target_size])

@@ -33,15 +33,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import protocol
+from .. import stream as S
 from ..device import Device, DeviceTimeout
 from ..errors import TinyEcgError
 from ..protocol import ErrorCode, FrameError, Msg
 
-START, DATA, STOP, STATUS, DATA8 = 0x10, 0x11, 0x12, 0x13, 0x14
+START, DATA, STOP, STATUS, DATA8 = S.STREAM_START, S.STREAM_DATA, S.STREAM_STOP, S.STREAM_STATUS, S.STREAM_DATA8
+STREAM_VERSION = 2  # since RHYTHM events (docs/protocol.md)
 TENSOR_WRITE, INVOKE, TENSOR_READ = 0x05, 0x06, 0x07
 ENGINE_TYPES = (Msg.INFER, TENSOR_WRITE, INVOKE, TENSOR_READ)
 CHUNK_HEADER, CHUNK_MAX = 9, 1015
-BEAT = 0x98
+BEAT, RHYTHM = S.STREAM_BEAT, S.STREAM_RHYTHM
 STREAM_TYPES = (START, DATA, STOP, STATUS, DATA8)
 MAX_SAMPLES, MAX_DELTA_SAMPLES = 500, 1018
 #: Bytes sent before the answers are read: well under the 4 KiB receive ring.
@@ -107,7 +109,8 @@ class StreamModel:
     gaps: int = 0
     dups: int = 0
     last_x: int = 0
-    beats_open: bool = False  # BEAT events may arrive now (an accepted chunk is being answered)
+    beats_open: bool = False  # BEAT / RHYTHM events may arrive now (an accepted chunk is being answered)
+    events_at_open: int = 0
 
     def start(self, flags: int):
         self.active, self.flags, self.next, self.events, self.gaps, self.dups, self.last_x = \
@@ -171,6 +174,7 @@ class StreamModel:
         self.next = (self.next + len(x)) & 0xFFFFFFFF
         self.last_x = x[-1]
         self.beats_open = True
+        self.events_at_open = self.events
 
     def _ack(self, status: int):
         def check(body):
@@ -179,6 +183,19 @@ class StreamModel:
             got = struct.unpack("<BII", body) if len(body) == 9 else None
             return None if got == want else f"ACK {got}, expected (status, next, events) {want}"
         return check
+
+    def rhythm(self, body: bytes) -> str | None:
+        """A RHYTHM event: in the same sequence as BEAT events, after one."""
+        if not self.beats_open or self.events == self.events_at_open:
+            return "RHYTHM event before any BEAT event of the chunk"
+        if len(body) != S.RhythmEvent.WIRE.size:
+            return f"RHYTHM event of {len(body)} bytes"
+        ev = S.RhythmEvent.parse(body)
+        self.events += 1
+        if ev.seq != self.events - 1 or not 1 <= ev.kind <= 5 or not 0 <= ev.t < self.next:
+            return f"RHYTHM eseq {ev.seq} kind {ev.kind} t {ev.t}, expected eseq {self.events - 1}, " \
+                   f"kind 1..5, t < {self.next}"
+        return None
 
     def beat(self, body: bytes) -> str | None:
         if not self.beats_open:
@@ -207,22 +224,22 @@ class StreamModel:
         if len(body) != 12:
             return f"START reply of {len(body)} bytes"
         v, cr, ms, fs, nc, ub, ib, md = struct.unpack("<BBHHBBHH", body)
-        if (v, cr, ms, fs, md) != (1, 3, MAX_SAMPLES, 360, MAX_DELTA_SAMPLES) or \
+        if (v, cr, ms, fs, md) != (STREAM_VERSION, 3, MAX_SAMPLES, 360, MAX_DELTA_SAMPLES) or \
                 (nc, ub, ib) != (self.n_classes, self.uncertain_below, self.input_bytes):
             return f"START reply {(v, cr, ms, fs, nc, ub, ib, md)}"
         return None
 
     def _check_stats(self, body, snap):
-        if len(body) != 60:
+        if len(body) != S.STATS.size:
             return f"statistics of {len(body)} bytes"
-        f = struct.unpack("<BBBB6I4Q", body)
-        got = (f[0], f[1], f[4], f[5], f[6], f[7])
+        st = S.parse_stats(body)
+        got = tuple(st[k] for k in ("active", "flags", "samples", "events", "gaps", "duplicates"))
         if got != snap:
             return f"statistics (active, flags, samples, events, gaps, dups) {got}, expected {snap}"
-        if f[8] != 0:
-            return f"{f[8]} receive overruns"
-        if f[10] + f[11] > f[12]:
-            return f"chain {f[10]} + beats {f[11]} units exceed the {f[12]} elapsed"
+        if st["rx_overruns"]:
+            return f"{st['rx_overruns']} receive overruns"
+        if st["dsp_units"] + st["beat_units"] + st["rhythm_units"] > st["elapsed_units"]:
+            return f"chain + beats + rhythm units exceed the {st['elapsed_units']} elapsed"
         return None
 
 
@@ -400,8 +417,11 @@ class FrameGen:
         of an input, INVOKE, a read of the result, INFER; sometimes slightly wrong."""
         r, e = self.r, self.esim
         u = r.random()
+        todo = [k for k, (w, n) in enumerate(zip(e.written, e.in_sizes)) if w < n]
+        if not todo and u < 0.6:
+            return INVOKE, b""
         if u < 0.5:
-            k = r.randrange(len(e.in_sizes))
+            k = todo[0] if todo and r.random() < 0.7 else r.randrange(len(e.in_sizes))
             off = e.written[k] if r.random() < 0.8 else r.randint(0, e.written[k])
             n = max(1, min(CHUNK_MAX, e.in_sizes[k] - off, r.choice((1, 7, 64, CHUNK_MAX))))
             total = e.in_sizes[k] if r.random() < 0.9 else e.in_sizes[k] + r.choice((-1, 1))
@@ -531,7 +551,8 @@ class Stats:
         a = self.answers
         return (f"{self.frames} frames in {self.batches} batches ({self.bytes} bytes): "
                 f"{a['reply']} replies, {a['error']} ERROR answers, {self.beats} BEAT events, "
-                f"{a['reply 0x04']} INFER / {a['reply 0x06']} INVOKE / {a['reply 0x07']} TENSOR_READ results checked; "
+                f"{a['rhythm events']} RHYTHM events, {a['reply 0x04']} INFER / {a['reply 0x06']} INVOKE / "
+                f"{a['reply 0x07']} TENSOR_READ results checked; "
                 f"0 faults, 0 resets, 0 hangs")
 
 
@@ -647,9 +668,10 @@ class DeviceFuzzer:
                 raise Finding(f"hang: no answer for {len(chunks) + 1} of {n_chunks} chunks of batch "
                               f"{self.stats.batches} (wire {wire.hex()})") from None
             self._unsolicited(got, wire)
-            if got.type == BEAT:
-                problem = self.model.beat(got.body)
-                self.stats.beats += 1
+            if got.type in (BEAT, RHYTHM):
+                problem = self.model.beat(got.body) if got.type == BEAT else self.model.rhythm(got.body)
+                self.stats.beats += got.type == BEAT
+                self.stats.answers["rhythm events"] += got.type == RHYTHM
                 if problem:
                     raise Finding(f"batch {self.stats.batches}: {problem}")
                 continue
