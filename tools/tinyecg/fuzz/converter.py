@@ -448,18 +448,35 @@ _STRUCT_MUTATIONS = (_m_shape, _m_shape, _m_option, _m_option, _m_option, _m_qua
 
 
 # ---------------------------------------------------------------- workers
-def _worker_convert(req):
-    """(model bytes, work dir) -> ("refused", msg) | ("accepted", info) | ("traceback", text)."""
-    from .. import convert
+#: Models whose buffers pass this many bytes always get the fit check (it must
+#: refuse what no board holds); the others one in FIT_EVERY.
+FIT_ALWAYS_BYTES = 256 * 1024
+FIT_EVERY = 20
 
-    data, work = req
+
+def _worker_convert(req):
+    """(model bytes, work dir, fit check?) -> ("refused", msg) | ("accepted", info) | ("traceback", text).
+
+    The stages of ``convert.convert`` (load, lower, render, fit, write); the fit
+    check links a firmware image (~3 s), so it runs when asked or when the
+    model is big, not for every mutant."""
+    from .. import codegen, convert
+
+    data, work, fit = req
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
     model = work / "mutant.tflite"
     model.write_bytes(data)
     gen = work / "gen"
     try:
-        prog, _fit, _ = convert.convert(model, ENV, gen, measure_tflm=False)
+        _, graph = convert.load_model(model)
+        prog = codegen.lower(graph)
+        files = codegen.render(prog)
+        if fit or prog.input_bytes + prog.output_bytes + prog.arena_bytes > FIT_ALWAYS_BYTES:
+            f = convert.check_fit(prog, ENV, files)
+            if not f.ok:
+                raise TinyEcgError(f.refusal(model.name, prog))
+        codegen.write(files, gen)
     except TinyEcgError as exc:
         return ("refused", str(exc))
     except Exception:  # noqa: BLE001 - exactly what this fuzzer looks for
@@ -677,6 +694,7 @@ class ConverterFuzzer:
         self.rows = rows
         self.host = HostModels(self.work, build_kernels(self.work / "tinynn"))
         self.convert = Worker("convert", self.work / "convert_worker.log")
+        self.judged = 0
         self.tflm = Worker("tflm", self.work / "tflm_worker.log")
 
     def close(self):
@@ -693,7 +711,8 @@ class ConverterFuzzer:
     def check(self, m: Mutant, summary: Summary) -> str:
         """Judge one mutant; returns its outcome (a key of summary.counts)."""
         slot = self.work / "current"
-        kind, val = self.convert.call((m.data, str(slot)))
+        self.judged += 1
+        kind, val = self.convert.call((m.data, str(slot), self.judged % FIT_EVERY == 0))
         if kind == "refused":
             if "\n" in val or not val.strip():
                 self._finding(summary, "multiline", m, val)
