@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from tinyecg.errors import TinyEcgError
-from tinyecg.regreport import compare, identify, soup, streams, trace
+from tinyecg.regreport import compare, equivalence, identify, soup, streams, trace
 from tinyecg.regreport.evidence import Evidence
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -270,6 +270,15 @@ skipped="1" tests="4" time="12.5" timestamp="2026-12-01T10:00:00"><properties>
 <testcase classname="tests.hil.test_stream" name="test_full_ds2_record_streams_beat_for_beat[117]" time="9"/>
 <testcase classname="tests.test_evaluate" name="test_evaluate_cli_one_line_error" time="0"><skipped message="no data"/>
 </testcase>
+<testcase classname="tests.engine.test_ops" name="test_operator_parity[conv-a]" time="1"><properties>
+<property name="vectors" value="152"/><property name="target" value="host x86-64 (gcc)"/>
+<property name="kernels" value="dsp, portable"/></properties></testcase>
+<testcase classname="tests.engine.test_ops" name="test_operator_parity[fc-b]" time="1"><properties>
+<property name="vectors" value="40"/><property name="target" value="host x86-64 (gcc)"/>
+<property name="kernels" value="portable"/></properties></testcase>
+<testcase classname="tests.hil.test_infer" name="test_infer_bench_model[mps2_an385-ecg_s]" time="1"><properties>
+<property name="vectors" value="66"/><property name="target" value="mps2_an385 (cortex-m3, instructions)"/>
+</properties></testcase>
 </testsuite></testsuites>"""
 
 
@@ -290,7 +299,22 @@ def test_traceability_reads_junit_outcomes(tmp_path):
     assert ids["tests/test_protocol.py"]["verdict"] == "not run"
     assert t["results_from_other_commit"] == ["t.xml"]
     assert {p["outcome"] for p in t["not_passed_in_last_run"]} == {"failure", "skipped"}
+    assert ids["tests/engine/test_ops.py"]["verdict"] == "passed"   # its one test function ran (twice)
     assert ev.files and all(len(f["sha256"]) == 64 for f in ev.files.values())
+
+
+def test_equivalence_lists_parity_tests_with_their_vectors_and_targets(tmp_path):
+    (tmp_path / "t.xml").write_text(JUNIT)
+    run = trace.read_junit(Evidence(), tmp_path / "t.xml")
+    rows = {r["test"]: r for r in equivalence.suite_parity([run])}
+    ops = rows["tests/engine/test_ops.py::test_operator_parity"]
+    assert (ops["cases"], ops["outcomes"], ops["vectors"]) == (2, {"passed": 2}, 192)
+    assert ops["targets"] == ["host x86-64 (gcc)"] and ops["kernels"] == ["dsp", "portable"]
+    infer = rows["tests/hil/test_infer.py::test_infer_bench_model"]
+    assert infer["targets"] == ["mps2_an385 (cortex-m3, instructions)"] and infer["vectors"] == 66
+    stream = rows["tests/hil/test_stream.py::test_full_ds2_record_streams_beat_for_beat"]
+    assert stream["outcomes"] == {"failure": 1, "passed": 1}
+    assert "tests/test_data.py::test_aami_mapping_is_ec57" not in rows
 
 
 def test_quick_report_traces_its_junit_run(quick):

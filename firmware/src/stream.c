@@ -5,7 +5,8 @@
  * chain (firmware/lib/ecgdsp, bit-exact with tools/tinyecg/preprocess.py);
  * every emitted beat is requantized to the model's int8 inputs, classified
  * with the generated model and reported in one BEAT event with a sequence
- * number.  Flow control: the host keeps at most STREAM_CREDITS chunks
+ * number, followed by the RHYTHM events the rhythm stage (firmware/lib/ecgdsp,
+ * ecg_rhythm.c) draws from it, numbered in the same sequence.  Flow control: the host keeps at most STREAM_CREDITS chunks
  * unanswered, each answered by an ACK after its events, so the 4 KiB RX ring
  * cannot overflow however fast the host sends.  A chunk that does not start
  * at the next expected sample (one before it was lost to a malformed frame)
@@ -21,6 +22,7 @@
 
 #include "board.h"
 #include "ecg_preprocess.h"
+#include "ecg_rhythm.h"
 
 #ifdef TINYECG_HAVE_MODEL
 #include "model.h"
@@ -60,6 +62,7 @@ typedef struct {
     uint32_t max_beat_units;
     uint64_t dsp_units;     /* in the chain, per sample */
     uint64_t beat_units;    /* requantize + model + argmax, per beat */
+    uint64_t rhythm_units;  /* the rhythm stage, per beat */
     uint64_t elapsed_units; /* since START (accumulated: the 32-bit counter wraps) */
     uint64_t asleep_units;
     uint32_t last_counter, last_asleep;
@@ -68,6 +71,7 @@ typedef struct {
 
 static stream_state_t st;
 static ecg_chain_t chain;
+static ecg_rhythm_t rhythm;
 static int16_t samples[STREAM_MAX_DELTA_SAMPLES];
 
 #if STREAM_MODEL_OK
@@ -129,6 +133,7 @@ proto_error_t cmd_stream_start(const frame_t *req, reply_t *reply)
     }
     memset(&st, 0, sizeof st);
     ecg_chain_init(&chain);
+    ecg_rhythm_init(&rhythm);
     st.active = 1;
     st.flags = flags;
     st.overruns0 = board_uart_overruns();
@@ -158,7 +163,41 @@ static void put_u32(uint8_t *p, uint32_t v)
     put_u16(p + 2, (uint16_t)(v >> 16));
 }
 
-/* Classify the beat in `beat` and send its BEAT event. */
+/* Times on the wire are raw sample indices, as for BEAT (j = 0, the first
+ * HRV window's start, is raw sample 0, not -2). */
+static uint32_t wire_time(int32_t j)
+{
+    return j > 0 ? (uint32_t)ecg_j_to_raw(j) : 0u;
+}
+
+/* The rhythm stage on the beat just classified; one RHYTHM event per result,
+ * numbered in the same sequence as BEAT events. */
+static void rhythm_and_send(int cls)
+{
+    const uint32_t t0 = board_counter_read();
+    ecg_rhythm_event_t ev[ECG_RH_MAX_EVENTS];
+    const int n_ev = ecg_rhythm_push(&rhythm, beat.r, cls, beat.pre, ev);
+    st.rhythm_units += (uint32_t)(board_counter_read() - t0);
+    for (int k = 0; k < n_ev; ++k) {
+        const ecg_rhythm_event_t *e = &ev[k];
+        uint8_t *b = proto_tx_body();
+        uint16_t n = 0;
+        put_u32(b + n, st.events);
+        n += 4;
+        b[n++] = (uint8_t)e->kind;
+        put_u32(b + n, wire_time(e->t));
+        n += 4;
+        const int32_t fields[6] = {e->a, e->kind == ECG_RH_RUN ? (int32_t)wire_time(e->b) : e->b, e->c, e->d, e->e, e->f};
+        for (int f = 0; f < 6; ++f) {
+            put_u32(b + n, (uint32_t)fields[f]);
+            n += 4;
+        }
+        proto_send_tx(MSG_STREAM_RHYTHM, PROTO_SEQ_NONE, n);
+        st.events += 1;
+    }
+}
+
+/* Classify the beat in `beat` and send its BEAT event, then its rhythm events. */
 static void classify_and_send(void)
 {
     const uint32_t t0 = board_counter_read();
@@ -202,6 +241,7 @@ static void classify_and_send(void)
     }
     proto_send_tx(MSG_STREAM_BEAT, PROTO_SEQ_NONE, n);
     st.events += 1;
+    rhythm_and_send(rc == 0 ? best : 0xFF);
 }
 #endif
 
@@ -325,6 +365,7 @@ static void put_stats(reply_t *reply)
     reply_put_u64(reply, st.beat_units);
     reply_put_u64(reply, st.elapsed_units);
     reply_put_u64(reply, st.asleep_units);
+    reply_put_u64(reply, st.rhythm_units);
 }
 
 proto_error_t cmd_stream_stop(const frame_t *req, reply_t *reply)

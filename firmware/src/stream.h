@@ -14,6 +14,9 @@
  * STREAM_STOP   (0x12): empty.  Reply 0x92 = statistics (below); stream ends.
  * STREAM_STATUS (0x13): empty.  Reply 0x93 = statistics; stream goes on.
  * BEAT          (0x98): device -> host, seq 0xFFFF.
+ * RHYTHM        (0x99): device -> host, seq 0xFFFF: eseq:u32 kind:u8 t:u32 a..f:i32
+ *   (heart rate, VEB/SVEB run, AF onset/offset, 5-minute HRV; docs/rhythm.md).
+ *   BEAT and RHYTHM events share one sequence number (eseq).
  *
  * Without a model of the pipeline's shape (inputs 128x1 + 8, or no
  * ecg_pipeline_config.h in the model dir) START answers NO_MODEL / BAD_REQUEST.
@@ -30,9 +33,10 @@ enum {
     MSG_STREAM_STATUS = 0x13,
     MSG_STREAM_DATA8 = 0x14,
     MSG_STREAM_BEAT = 0x98,   /* event, device -> host */
+    MSG_STREAM_RHYTHM = 0x99, /* event, device -> host */
 };
 
-#define STREAM_VERSION 1u
+#define STREAM_VERSION 2u
 #define STREAM_MAX_SAMPLES 500u   /* 4 + 2 * 500 = 1004 body bytes <= PROTO_MAX_BODY */
 #define STREAM_MAX_DELTA_SAMPLES 1018u /* 6 + 1018 = PROTO_MAX_BODY */
 #define STREAM_DELTA_ESCAPE 0x80u

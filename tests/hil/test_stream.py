@@ -106,11 +106,15 @@ def pipe(request, tmp_path_factory):
 
 def _check_stream(res: S.StreamResult, host: S.HostBeats):
     assert res.out_of_order_events == 0
-    assert [ev.seq for ev in res.events] == list(range(len(res.events)))
-    assert res.stats["events"] == len(res.events)                     # nothing lost
+    seqs = sorted([ev.seq for ev in res.events] + [ev.seq for ev in res.rhythm])
+    assert seqs == list(range(len(seqs)))                             # BEAT + RHYTHM: one sequence
+    assert res.stats["events"] == len(seqs)                           # nothing lost
     mism, examples = S.compare_host_device(res.events, host)
     assert mism == 0, examples
     assert len(res.events) == len(host.r)
+    rh_mism, rh_examples = S.compare_rhythm(res.rhythm, S.host_rhythm(host))
+    assert rh_mism == 0, rh_examples
+    assert len(res.rhythm) > 0
     assert res.stats["rx_overruns"] == 0
 
 
@@ -121,9 +125,11 @@ def test_full_ds2_record_streams_beat_for_beat(pipe, rec, tmp_path, record_prope
                 ann_base=tmp_path / rec)
     assert rep["samples_sent"] == 650000 + P.TAIL_SAMPLES == 650000 + rep["tail_samples"]
     assert rep["lost_events"] == 0
-    assert rep["host_device_mismatches"] == 0
+    assert rep["host_device_mismatches"] == 0 and rep["rhythm_mismatches"] == 0
+    assert rep["rhythm_events_received"] > 180                       # >= one HR per 10 s
+    assert rep["rhythm"]["hr"]["mean_abs_error_bpm"] <= 2.0, rep["rhythm"]["hr"]
     assert rep["events_received"] == rep["beats_detected"] > 1400
-    assert rep["device"]["stream_events"] == rep["events_received"]
+    assert rep["device"]["stream_events"] == rep["events_received"] + rep["rhythm_events_received"]
     assert rep["device"]["rx_overruns"] == 0
     assert rep["qrs"]["se"] >= QRS_TARGET and rep["qrs"]["ppv"] >= QRS_TARGET, rep["qrs"]
     record_property("vectors", f"{rep['events_received']} beats")
@@ -135,6 +141,8 @@ def test_full_ds2_record_streams_beat_for_beat(pipe, rec, tmp_path, record_prope
     ann = wfdb.rdann(str(tmp_path / rec), "tecg")
     assert len(ann.sample) == rep["events_received"]
     assert set(ann.symbol) <= set(S.CLASS_SYMBOLS)
+    rhy = wfdb.rdann(str(tmp_path / rec), "trhy")                    # rhythm events, aux notes
+    assert sum(a.startswith("HR ") for a in rhy.aux_note) == rep["rhythm"]["device"]["hr_measurements"]
     # Wall time is a figure tools/stream.py prints, never a bound here: on a shared,
     # loaded 2-core machine the same stream took 45 s idle and 71 s loaded.
     print(f"\n{rec}: 30 min streamed in {rep['seconds']:.1f} s on {pipe.env}")
@@ -165,6 +173,22 @@ def test_raw_and_delta_encodings_agree(pipe):
         host.uncertain = host.confidence < res.info.uncertain_below
         _check_stream(res, host)
         assert all(ev.inputs is not None and len(ev.inputs) == 136 for ev in res.events)
+
+
+def test_af_excerpt_rhythm_events_equal_host(pipe, tmp_path):
+    """Record 201's first 6 minutes (AF, then nodal and sinus rhythm): AF onset/offset,
+    runs, HR and one 5-minute HRV window from the device, equal to the host, readable as WFDB."""
+    x = _record_or_skip("201").signal[: 360 * 360]
+    res = S.stream_samples(pipe.dev, P.with_tail(x))
+    host = S.host_reference(P.with_tail(x), pipe.model, res.info.uncertain_below)
+    _check_stream(res, host)
+    kinds = [ev.kind for ev in res.rhythm]
+    from tinyecg import rhythm as R
+    assert R.AF_ON in kinds and R.HRV in kinds and kinds.count(R.HR) >= 30
+    path = S.write_rhythm_annotations(tmp_path / "201", res.rhythm, 360.0)
+    import wfdb
+    ann = wfdb.rdann(str(path.with_suffix("")), "trhy")
+    assert "(AFIB" in ann.aux_note
 
 
 def test_realtime_pacing_sleeps_between_chunks(pipe, qemu_only):

@@ -278,3 +278,169 @@ def format_matrix(matrix) -> str:
         cells = [m[r, c] for c in range(6 if r != O else 5)]
         lines.append(f"  ref {name} |" + " ".join(f"{int(x):>6}" for x in cells))
     return "\n".join(lines)
+
+
+# =================================================================== rhythm
+# EC57's rhythm statistics, beside the beat ones (the same learning period):
+#
+# * heart rate: the device's measurements against the reference heart rate
+#   computed at the same instants with the device's own averaging (mean of
+#   the last 8 RR intervals of the reference beats up to the measured beat);
+# * ectopic runs (WFDB rxr's quantities): a run is >= 2 consecutive beats of
+#   one label (V: couplets and ventricular runs; S: supraventricular runs),
+#   classed by length -- couplet (2), short (3-5), long (>= 6). A reference run
+#   counts as detected when a test run of the same label overlaps it (150 ms
+#   tolerance); Se per class of the reference run's length, +P per class of
+#   the test run's length;
+# * episodes (WFDB epicmp's quantities, for AF): episode Se = reference
+#   episodes overlapped by a test episode / reference episodes, episode +P the
+#   other way round; duration Se = overlap / reference duration, duration +P =
+#   overlap / test duration. Rhythm episodes come from the reference aux notes
+#   ("(AFIB" ... the next rhythm note).
+
+#: Run length classes (inclusive bounds; None: no upper bound).
+RUN_LENGTHS = {"couplet": (2, 2), "short": (3, 5), "long": (6, None)}
+#: Heart-rate averaging the device discloses (tinyecg.rhythm.HR_N): mean of the last 8 RR.
+HR_AVERAGE_RR = 8
+
+
+def _length_class(n: int) -> str | None:
+    for name, (lo, hi) in RUN_LENGTHS.items():
+        if n >= lo and (hi is None or n <= hi):
+            return name
+    return None
+
+
+def label_runs(times, labels, label: str) -> list[tuple[int, int, int]]:
+    """(first time, last time, length) of every run of >= 2 consecutive beats labelled `label`."""
+    t = np.asarray(times, dtype=np.int64)
+    lab = _label_indices(labels)
+    want = LABELS.index(label)
+    out, k = [], 0
+    while k < len(t):
+        if lab[k] != want:
+            k += 1
+            continue
+        e = k
+        while e + 1 < len(t) and lab[e + 1] == want:
+            e += 1
+        if e > k:
+            out.append((int(t[k]), int(t[e]), e - k + 1))
+        k = e + 1
+    return out
+
+
+def run_statistics(ref_runs, test_runs, fs: float, start_s: float = LEARNING_SECONDS,
+                   window_s: float = MATCH_SECONDS) -> dict:
+    """Run Se/+P by length class; runs are (first, last, length) in samples at `fs`."""
+    start, w = int(round(start_s * fs)), int(round(window_s * fs))
+    ref = [x for x in ref_runs if x[0] >= start]
+    test = [x for x in test_runs if x[0] >= start - w]
+
+    def hit(a, others):
+        return any(b[0] <= a[1] + w and b[1] >= a[0] - w for b in others)
+
+    out = {}
+    for name in RUN_LENGTHS:
+        r = [x for x in ref if _length_class(x[2]) == name]
+        t = [x for x in test if _length_class(x[2]) == name and x[0] >= start]
+        r_tp, t_tp = sum(hit(x, test) for x in r), sum(hit(x, ref) for x in t)
+        out[name] = {"se": _pct(r_tp, len(r)), "ppv": _pct(t_tp, len(t)), "reference": len(r),
+                     "detected": len(t), "reference_found": r_tp, "detected_true": t_tp}
+    return out
+
+
+def rhythm_episodes(samples, aux_notes, end: int, rhythm: str = "(AFIB") -> list[tuple[int, int]]:
+    """[start, end) of every episode of `rhythm` from WFDB rhythm aux notes ("(AFIB", "(N", ...).
+
+    An episode runs from its note to the next rhythm note of another rhythm (or `end`)."""
+    eps, cur = [], None
+    for s, note in zip(samples, aux_notes):
+        note = str(note).rstrip("\x00").strip()
+        if not note.startswith("("):
+            continue
+        if note == rhythm:
+            cur = int(s) if cur is None else cur
+        elif cur is not None:
+            eps.append((cur, int(s)))
+            cur = None
+    if cur is not None:
+        eps.append((cur, int(end)))
+    return [e for e in eps if e[1] > e[0]]
+
+
+def _overlap(a, b) -> int:
+    return sum(max(0, min(x1, y1) - max(x0, y0)) for x0, x1 in a for y0, y1 in b)
+
+
+def episode_statistics(ref_eps, test_eps, fs: float, start_s: float = LEARNING_SECONDS) -> dict:
+    """Episode and duration Se/+P of test episodes against reference ones ([start, end) samples)."""
+    start = int(round(start_s * fs))
+    clip = lambda eps: [(max(a, start), b) for a, b in eps if b > start]  # noqa: E731
+    ref, test = clip(ref_eps), clip(test_eps)
+    ov = _overlap(ref, test)
+    r_dur, t_dur = sum(b - a for a, b in ref), sum(b - a for a, b in test)
+    r_hit = sum(_overlap([e], test) > 0 for e in ref)
+    t_hit = sum(_overlap([e], ref) > 0 for e in test)
+    return {"episode_se": _pct(r_hit, len(ref)), "episode_ppv": _pct(t_hit, len(test)),
+            "duration_se": _pct(ov, r_dur), "duration_ppv": _pct(ov, t_dur),
+            "reference_episodes": len(ref), "detected_episodes": len(test),
+            "reference_episodes_found": r_hit, "detected_episodes_true": t_hit,
+            "reference_seconds": round(r_dur / fs, 1), "detected_seconds": round(t_dur / fs, 1),
+            "overlap_seconds": round(ov / fs, 1)}
+
+
+def reference_heart_rate(ref_t, at, fs: float, n: int = HR_AVERAGE_RR,
+                         window_s: float = MATCH_SECONDS) -> np.ndarray:
+    """Reference heart rate (bpm) at each instant of `at`: 60 / mean of the last `n` RR
+    intervals of the reference beats up to the beat matching that instant (NaN: too few)."""
+    t = np.sort(np.asarray(ref_t, dtype=np.int64))
+    w = int(round(window_s * fs))
+    out = np.full(len(at), np.nan)
+    for i, x in enumerate(np.asarray(at, dtype=np.int64)):
+        k = int(np.searchsorted(t, x + w, side="right")) - 1
+        if k - n >= 0:
+            out[i] = 60.0 * n * fs / float(t[k] - t[k - n])
+    return out
+
+
+def heart_rate_error(ref_t, meas_t, meas_bpm, fs: float, start_s: float = LEARNING_SECONDS) -> dict:
+    """Device heart-rate measurements against the reference computed the same way."""
+    meas_t = np.asarray(meas_t, dtype=np.int64)
+    meas_bpm = np.asarray(meas_bpm, dtype=np.float64)
+    keep = meas_t >= int(round(start_s * fs))
+    ref = reference_heart_rate(ref_t, meas_t[keep], fs)
+    ok = ~np.isnan(ref)
+    err = meas_bpm[keep][ok] - ref[ok]
+    return {"mean_abs_error_bpm": round(float(np.mean(np.abs(err))), 3) if err.size else None,
+            "rms_error_bpm": round(float(np.sqrt(np.mean(err ** 2))), 3) if err.size else None,
+            "max_abs_error_bpm": round(float(np.max(np.abs(err))), 2) if err.size else None,
+            "measurements": int(err.size),
+            "averaging": f"mean of the last {HR_AVERAGE_RR} RR intervals up to the measured beat, "
+                         "reference computed the same way from the reference beats"}
+
+
+def rhythm_gross(rhythms: list) -> dict:
+    """Runs and AF summed over records (counts added, then Se/+P once); HR error weighted by measurements."""
+    out: dict = {"runs": {}, "af": {}}
+    for kind in ("veb", "sveb"):
+        out["runs"][kind] = {}
+        for name in RUN_LENGTHS:
+            c = {k: sum(r["runs"][kind][name][k] for r in rhythms)
+                 for k in ("reference", "detected", "reference_found", "detected_true")}
+            out["runs"][kind][name] = {"se": _pct(c["reference_found"], c["reference"]),
+                                       "ppv": _pct(c["detected_true"], c["detected"]), **c}
+    af = {k: sum(r["af"][k] for r in rhythms) for k in ("reference_episodes", "detected_episodes",
+                                                        "reference_episodes_found", "detected_episodes_true",
+                                                        "reference_seconds", "detected_seconds", "overlap_seconds")}
+    out["af"] = {"episode_se": _pct(af["reference_episodes_found"], af["reference_episodes"]),
+                 "episode_ppv": _pct(af["detected_episodes_true"], af["detected_episodes"]),
+                 "duration_se": _pct(af["overlap_seconds"], af["reference_seconds"]),
+                 "duration_ppv": _pct(af["overlap_seconds"], af["detected_seconds"]),
+                 **{k: round(v, 1) for k, v in af.items()}}
+    hr = [r["hr"] for r in rhythms if r["hr"]["measurements"]]
+    n = sum(h["measurements"] for h in hr)
+    out["hr"] = {"mean_abs_error_bpm": round(sum(h["mean_abs_error_bpm"] * h["measurements"] for h in hr) / n, 3)
+                 if n else None, "worst_record_mean_abs_error_bpm":
+                 max((h["mean_abs_error_bpm"] for h in hr), default=None), "measurements": n}
+    return out

@@ -29,6 +29,7 @@ import numpy as np
 from . import data as D
 from . import ec57
 from . import preprocess as P
+from . import rhythm as R
 from .device import Device, DeviceError, DeviceTimeout
 from .errors import TinyEcgError
 from .protocol import SEQ_NONE, Frame, Msg, REPLY
@@ -36,6 +37,7 @@ from .protocol import SEQ_NONE, Frame, Msg, REPLY
 # Message types (firmware/src/stream.h)
 STREAM_START, STREAM_DATA, STREAM_STOP, STREAM_STATUS, STREAM_DATA8 = 0x10, 0x11, 0x12, 0x13, 0x14
 STREAM_BEAT = 0x98
+STREAM_RHYTHM = 0x99
 FLAG_INPUTS = 0x01
 ACK_ACCEPTED, ACK_GAP, ACK_DUPLICATE = 0, 1, 2
 
@@ -102,9 +104,10 @@ class Ack:
         return cls(*struct.unpack("<BII", body))
 
 
-STATS = struct.Struct("<BBBB6I4Q")
+STATS = struct.Struct("<BBBB6I5Q")
 STATS_FIELDS = ("active", "flags", "n_classes", "_r", "samples", "events", "gaps", "duplicates",
-                "rx_overruns", "max_beat_units", "dsp_units", "beat_units", "elapsed_units", "asleep_units")
+                "rx_overruns", "max_beat_units", "dsp_units", "beat_units", "elapsed_units", "asleep_units",
+                "rhythm_units")
 
 
 def parse_stats(body: bytes) -> dict:
@@ -143,9 +146,43 @@ class BeatEvent:
 
 
 @dataclass
+class RhythmEvent:
+    """A RHYTHM event (docs/rhythm.md): `t` and a run's last R (`b`) in raw samples."""
+    seq: int
+    kind: int
+    t: int
+    a: int
+    b: int
+    c: int
+    d: int
+    e: int
+    f: int
+
+    WIRE = struct.Struct("<IBI6i")
+
+    @classmethod
+    def parse(cls, body: bytes) -> "RhythmEvent":
+        if len(body) != cls.WIRE.size:
+            raise TinyEcgError(f"RHYTHM event of {len(body)} bytes, expected {cls.WIRE.size}")
+        return cls(*cls.WIRE.unpack(body))
+
+    def values(self) -> tuple:
+        return (self.kind, self.t, self.a, self.b, self.c, self.d, self.e, self.f)
+
+
+def rhythm_wire(ev: R.Event) -> tuple:
+    """A tinyecg.rhythm event as the device sends it (times in raw samples)."""
+    def raw(j):                                      # j = 0 (the first HRV window) is raw 0, not -2
+        return int(P.j_to_raw(j)) if j > 0 else 0
+    b = raw(ev.b) if ev.kind == R.RUN else ev.b
+    return (ev.kind, raw(ev.t), ev.a, b, ev.c, ev.d, ev.e, ev.f)
+
+
+@dataclass
 class StreamResult:
     info: StartInfo
-    events: list = field(default_factory=list)
+    events: list = field(default_factory=list)       # BeatEvent
+    rhythm: list = field(default_factory=list)       # RhythmEvent
     stats: dict = field(default_factory=dict)
     errors: list = field(default_factory=list)       # (code, offending type, text) of ERROR frames
     resends: int = 0
@@ -210,11 +247,12 @@ def stream_samples(dev: Device, x, flags: int = 0, realtime: bool = False, fs: f
 
     def handle(fr: Frame):
         nonlocal confirmed, probe_seq, t_last_answer
-        if fr.type == STREAM_BEAT:
-            ev = BeatEvent.parse(fr.body)
-            if ev.seq != len(res.events):
+        if fr.type in (STREAM_BEAT, STREAM_RHYTHM):
+            # BEAT and RHYTHM events share one sequence: a gap is a lost event of either kind
+            ev = BeatEvent.parse(fr.body) if fr.type == STREAM_BEAT else RhythmEvent.parse(fr.body)
+            if ev.seq != len(res.events) + len(res.rhythm):
                 res.out_of_order_events += 1
-            res.events.append(ev)
+            (res.events if fr.type == STREAM_BEAT else res.rhythm).append(ev)
             return
         if fr.type == Msg.BOOT:
             raise TinyEcgError("the device reset during the stream (BOOT frame received)")
@@ -290,7 +328,7 @@ def stream_samples(dev: Device, x, flags: int = 0, realtime: bool = False, fs: f
     stop = dev.request(STREAM_STOP, timeout=10.0)
     # events sent before the STOP reply are already in; stray ones went to unsolicited
     for fr in list(dev.unsolicited):
-        if fr.type == STREAM_BEAT:
+        if fr.type in (STREAM_BEAT, STREAM_RHYTHM):
             dev.unsolicited.remove(fr)
             handle(fr)
     res.stats = parse_stats(stop.body)
@@ -325,6 +363,18 @@ def host_reference(x, model, uncertain_below: int) -> HostBeats:
     return HostBeats(r=P.j_to_raw(b["r"]), cls=np.argmax(scores, axis=1) if len(scores) else np.zeros(0, int),
                      scores=scores, confidence=conf, uncertain=conf < uncertain_below, inputs=inputs,
                      pre=b["pre"], post=b["post"])
+
+
+def host_rhythm(host: HostBeats) -> list[tuple]:
+    """The rhythm events the device must send for the host's beats, as wire tuples."""
+    beats = zip(P.raw_to_j(host.r).tolist(), np.asarray(host.cls).tolist(), np.asarray(host.pre).tolist())
+    return [rhythm_wire(e) for e in R.Rhythm().run(beats)]
+
+
+def compare_rhythm(events: list, host: list) -> tuple[int, list]:
+    """RHYTHM events where the device and the host differ, plus missing/extra ones."""
+    bad = [i for i, (ev, h) in enumerate(zip(events, host)) if ev.values() != tuple(h)]
+    return len(bad) + abs(len(events) - len(host)), bad[:20]
 
 
 def compare_host_device(events: list, host: HostBeats) -> tuple[int, list]:
@@ -406,6 +456,102 @@ def write_annotations(path_base: Path, events: list, fs_record: float, extension
     return path_base.parent / f"{path_base.name}.{extension}"
 
 
+#: Aux notes written for rhythm changes (WFDB rhythm notation, as MIT-BIH's own).
+RUN_NOTES = {1: "(SVTA", 2: "(VT"}
+
+
+def write_rhythm_annotations(path_base: Path, events: list, fs_record: float, extension: str = "trhy") -> Path:
+    """RHYTHM events as a WFDB annotation file `<path_base>.<extension>` (wfdb.rdann reads it).
+
+    Rhythm changes are '+' annotations with MIT-BIH's aux notes: "(AFIB" at an
+    AF onset and "(N" at its offset; a run of >= 3 ectopic beats "(VT" or
+    "(SVTA" at its first beat and "(N" after its last (couplets: a note
+    "VCOUPLET"/"SCOUPLET"). Measurements are notes ('"'): "HR 72.5" every 10 s,
+    "HRV n=.. meanNN=..ms SDNN=..ms RMSSD=..ms pNN50=..%" every 5 minutes."""
+    import wfdb
+    path_base = Path(path_base)
+    scale = fs_record / P.FS_IN
+    ms = 1000.0 / (256 * R.FS)                       # Q8 samples at 180 Hz -> ms
+    rows = []
+    for ev in events:
+        if ev.kind == R.AF_ON:
+            rows.append((ev.t, "+", "(AFIB"))
+        elif ev.kind == R.AF_OFF:
+            rows.append((ev.t, "+", "(N"))
+        elif ev.kind == R.RUN and ev.c >= 3:
+            rows += [(ev.t, "+", RUN_NOTES.get(ev.a, "(?")), (ev.b + 1, "+", "(N")]
+        elif ev.kind == R.RUN:
+            rows.append((ev.t, '"', ("V" if ev.a == 2 else "S") + "COUPLET"))
+        elif ev.kind == R.HR:
+            rows.append((ev.t, '"', f"HR {ev.a / 10:.1f}"))
+        elif ev.kind == R.HRV:
+            rows.append((ev.t, '"', f"HRV n={ev.b} meanNN={ev.c * ms:.1f}ms SDNN={ev.d * ms:.1f}ms "
+                                    f"RMSSD={ev.e * ms:.1f}ms pNN50={ev.f / 10:.1f}%"))
+    rows.sort(key=lambda x: x[0])
+    if not rows:
+        rows = [(0, '"', "no rhythm events")]
+    samples = np.array([max(0, int(round(t * scale))) for t, _, _ in rows], dtype=np.int64)
+    path_base.parent.mkdir(parents=True, exist_ok=True)
+    fsr = int(round(fs_record)) if abs(fs_record - round(fs_record)) < 1e-9 else fs_record
+    wfdb.wrann(path_base.name, extension, samples, symbol=[r[1] for r in rows], aux_note=[r[2] for r in rows],
+               fs=fsr, write_dir=str(path_base.parent))
+    return path_base.parent / f"{path_base.name}.{extension}"
+
+
+def rhythm_report(rec: "StreamRecord", rhythm: list, beats: list, score_from: float) -> dict:
+    """The `rhythm` part of a report: what the device said, and (with reference
+    annotations) its EC57 scores: HR error, VEB/SVEB runs by length, AF episodes."""
+    ms = 1000.0 / (256 * R.FS)
+    hr = [ev for ev in rhythm if ev.kind == R.HR]
+    runs = {name: [(ev.t, ev.b, ev.c) for ev in rhythm if ev.kind == R.RUN and ev.a == cls]
+            for name, cls in (("veb", R.CLS_V), ("sveb", R.CLS_S))}
+    end = int(max([ev.r for ev in beats] + [0])) + 1
+    af_eps, on = [], None
+    for ev in rhythm:
+        if ev.kind == R.AF_ON:
+            on = ev.t
+        elif ev.kind == R.AF_OFF and on is not None:
+            af_eps.append((on, ev.t))
+            on = None
+    if on is not None:
+        af_eps.append((on, max(end, on + 1)))
+    out = {
+        "definitions": {
+            "hr": "bpm = 60 / mean of the last 8 RR intervals, one measurement every 10 s (docs/rhythm.md)",
+            "runs": "rxr-style: >= 2 consecutive beats of one class; couplet 2, short 3-5, long >= 6; "
+                    "a reference run is found when a device run of the same class overlaps it (150 ms)",
+            "af": "epicmp-style: episode Se/+P by any overlap, duration Se/+P by overlapping time; "
+                  "reference = (AFIB rhythm notes; scored from the learning period on",
+            "hrv": "5-minute windows of NN intervals (N-N beat pairs); ms"},
+        "device": {
+            "hr_measurements": len(hr),
+            "veb_runs": {k: sum(1 for x in runs["veb"] if ec57._length_class(x[2]) == k) for k in ec57.RUN_LENGTHS},
+            "sveb_runs": {k: sum(1 for x in runs["sveb"] if ec57._length_class(x[2]) == k) for k in ec57.RUN_LENGTHS},
+            "af_episodes": len(af_eps),
+            "af_seconds": round(sum(b - a for a, b in af_eps) / P.FS_IN, 1),
+            "hrv": [{"window": ev.a, "start_s": round(ev.t / P.FS_IN, 1), "n_nn": ev.b,
+                     "mean_nn_ms": round(ev.c * ms, 2), "sdnn_ms": round(ev.d * ms, 2),
+                     "rmssd_ms": round(ev.e * ms, 2), "pnn50_pct": ev.f / 10} for ev in rhythm if ev.kind == R.HRV],
+        },
+    }
+    if rec.ref_r is None:
+        return out
+    import wfdb
+    labels = ec57.aami_labels(rec.ref_sym)
+    out["hr"] = ec57.heart_rate_error(rec.ref_r, [ev.t for ev in hr], [ev.a / 10 for ev in hr], P.FS_IN,
+                                      score_from)
+    out["runs"] = {kind: ec57.run_statistics(ec57.label_runs(rec.ref_r, labels, lab), runs[kind], P.FS_IN,
+                                             score_from)
+                   for kind, lab in (("veb", "V"), ("sveb", "S"))}
+    try:
+        ann = wfdb.rdann(str(rec.path), "atr")
+        ref_af = ec57.rhythm_episodes(ann.sample * (P.FS_IN / rec.fs), ann.aux_note, rec.signal.size)
+    except Exception as exc:  # noqa: BLE001 -- a record without readable rhythm notes has no AF reference
+        raise TinyEcgError(f"record {rec.name}: rhythm notes unreadable ({exc})") from None
+    out["af"] = ec57.episode_statistics(ref_af, af_eps, P.FS_IN, score_from)
+    return out
+
+
 # ------------------------------------------------------------------ records
 @dataclass
 class StreamRecord:
@@ -414,6 +560,7 @@ class StreamRecord:
     signal: np.ndarray       # int16 at 360 Hz, 200 adu/mV (what is streamed)
     ref_r: np.ndarray | None  # reference beat samples at 360 Hz (None: no annotations)
     ref_sym: np.ndarray | None
+    path: Path | None = None  # the record (dir/name), for its rhythm annotations
 
 
 def load_stream_record(path: str, data_dir=None, lead: str = "MLII") -> StreamRecord:
@@ -435,7 +582,7 @@ def load_stream_record(path: str, data_dir=None, lead: str = "MLII") -> StreamRe
     fs = float(hdr.fs)
     if (ddir / f"{name}.atr").is_file():
         r = D.load_record(name, ddir, lead)
-        return StreamRecord(name, fs, r.signal, r.r_samples, r.symbols)
+        return StreamRecord(name, fs, r.signal, r.r_samples, r.symbols, ddir / name)
     # no reference annotations: stream it, but nothing to score against
     try:
         rec = wfdb.rdrecord(str(ddir / name), physical=False)
@@ -495,8 +642,9 @@ def run(record: str, dev: Device, model_path=None, realtime: bool = False, check
             bar.close()
     host = host_reference(x, model, res.info.uncertain_below)
     mismatches, examples = compare_host_device(res.events, host)
+    rh_mismatches, rh_examples = compare_rhythm(res.rhythm, host_rhythm(host))
     st = res.stats
-    lost = max(0, int(st["events"]) - len(res.events)) + res.out_of_order_events
+    lost = max(0, int(st["events"]) - len(res.events) - len(res.rhythm)) + res.out_of_order_events
     seconds_ecg = x.size / P.FS_IN
     units_per_beat = [ev.units for ev in res.events]
     compute = int(st["dsp_units"] + st["beat_units"])
@@ -517,7 +665,9 @@ def run(record: str, dev: Device, model_path=None, realtime: bool = False, check
         "veb": {"se": None, "ppv": None, "fpr": None},
         "sveb": {"se": None, "ppv": None},
         "classes": {c: {"se": None, "ppv": None} for c in D.CLASSES},
-        "host_device_mismatches": int(mismatches),
+        "rhythm_events_received": len(res.rhythm),
+        "host_device_mismatches": int(mismatches + rh_mismatches),
+        "rhythm_mismatches": int(rh_mismatches),
         "device_instructions_per_beat": round(float(np.mean(units_per_beat))) if units_per_beat else None,
         "seconds": round(res.seconds, 2),
     }
@@ -540,20 +690,25 @@ def run(record: str, dev: Device, model_path=None, realtime: bool = False, check
                              "rr_rms_error_ms": sc["rr_rms_error_ms"],
                              "whole_record": {"matrix": whole["matrix"],
                                               "qrs": {k: whole["qrs"][k] for k in ("se", "ppv")}}}
+    report["rhythm"] = rhythm_report(rec, res.rhythm, res.events, score_from)
     report["device"] = {
         "board": info.get("board"), "model": info.get("model"), "counter": info.get("counter"),
         "stream_samples": st["samples"], "stream_events": st["events"], "rx_overruns": st["rx_overruns"],
         "gaps": st["gaps"], "duplicates": st["duplicates"], "resent_samples": res.resends,
         "error_frames": len(res.errors), "chain_units_per_sample": round(st["dsp_units"] / max(1, st["samples"]), 1),
         "max_beat_units": st["max_beat_units"], "uncertain_below": res.info.uncertain_below,
+        "rhythm_units_per_beat": round(st["rhythm_units"] / len(res.events), 1) if res.events else None,
         "realtime": realtime, "inputs_checked": check_inputs, "encoding": encoding,
         "stream_speed_x_realtime": round(seconds_ecg / res.seconds, 1) if res.seconds else None,
     }
     if examples:
         report["mismatch_examples"] = [{"beat": i, "differs": d} for i, d in examples]
+    if rh_examples:
+        report["rhythm_mismatch_examples"] = rh_examples
     report["power"] = power
     if ann_base is not None:
         report["annotations"] = str(write_annotations(ann_base, res.events, rec.fs))
+        report["rhythm_annotations"] = str(write_rhythm_annotations(ann_base, res.rhythm, rec.fs))
     return report
 
 
@@ -585,6 +740,22 @@ def summary_lines(rep: dict) -> list[str]:
                  f"{pw['avg_current_ma']:.3f} mA average, {pw['battery_hours']:.0f} h on {pw['battery_mah']:g} mAh "
                  f"({'meets' if pw['meets_24h'] else 'MISSES'} the 24 h wearable target, "
                  f"{pw['margin_vs_24h']}x)")
+    rh = rep.get("rhythm")
+    if rh:
+        dv = rh["device"]
+        lines.append(f"rhythm: {rep['rhythm_events_received']} events ({rep['rhythm_mismatches']} host/device "
+                     f"mismatches), {dv['hr_measurements']} HR, VEB runs {dv['veb_runs']}, SVEB runs "
+                     f"{dv['sveb_runs']}, {dv['af_episodes']} AF episodes ({dv['af_seconds']} s), "
+                     f"{len(dv['hrv'])} HRV windows; {d.get('rhythm_units_per_beat')} {d['counter']}/beat")
+        if "hr" in rh:
+            a = rh["af"]
+            runs = "  ".join(f"{k} {f(v['se'])}/{f(v['ppv'])} ({v['reference']})"
+                             for k, v in rh["runs"]["veb"].items())
+            lines.append(f"  HR error {rh['hr']['mean_abs_error_bpm']} bpm mean abs ({rh['hr']['measurements']} "
+                         f"measurements); VEB runs Se/+P (n ref): {runs}")
+            lines.append(f"  AF: reference {a['reference_seconds']} s in {a['reference_episodes']} episodes, device "
+                         f"{a['detected_seconds']} s in {a['detected_episodes']}; duration Se {f(a['duration_se'])} "
+                         f"+P {f(a['duration_ppv'])}, episode Se {f(a['episode_se'])} +P {f(a['episode_ppv'])}")
     return lines
 
 
@@ -631,6 +802,38 @@ def format_table(reports: list) -> str:
     return "\n".join(lines)
 
 
+def format_rhythm_table(reports: list) -> str:
+    """Markdown table of the rhythm figures, one row per record plus the gross total."""
+    def f(v):
+        return "–" if v is None else f"{v:.1f}"
+
+    def runs(rr, kind):
+        return " | ".join(f"{f(rr[kind][k]['se'])} / {f(rr[kind][k]['ppv'])} ({rr[kind][k]['reference']})"
+                          for k in ec57.RUN_LENGTHS)
+    head = ("| record | HR MAE bpm | VEB couplet Se/+P (n) | VEB short | VEB long | SVEB couplet | SVEB short | "
+            "SVEB long | AF ref s | AF dev s | AF dur Se | AF dur +P | AF ep Se | AF ep +P | rhythm events | "
+            "rhythm mismatches | rhythm instr/beat |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    scored = [r for r in reports if "hr" in r.get("rhythm", {})]
+    for r in scored:
+        rh, a = r["rhythm"], r["rhythm"]["af"]
+        lines.append(f"| {r['record']} | {rh['hr']['mean_abs_error_bpm']} | {runs(rh['runs'], 'veb')} | "
+                     f"{runs(rh['runs'], 'sveb')} | {a['reference_seconds']} | {a['detected_seconds']} | "
+                     f"{f(a['duration_se'])} | {f(a['duration_ppv'])} | {f(a['episode_se'])} | "
+                     f"{f(a['episode_ppv'])} | {r['rhythm_events_received']} | {r['rhythm_mismatches']} | "
+                     f"{r['device']['rhythm_units_per_beat']} |")
+    if scored:
+        g = ec57.rhythm_gross([r["rhythm"] for r in scored])
+        a = g["af"]
+        lines.append(f"| **gross** | {g['hr']['mean_abs_error_bpm']} (worst {g['hr']['worst_record_mean_abs_error_bpm']}) | "
+                     f"{runs(g['runs'], 'veb')} | {runs(g['runs'], 'sveb')} | {a['reference_seconds']} | "
+                     f"{a['detected_seconds']} | {f(a['duration_se'])} | {f(a['duration_ppv'])} | "
+                     f"{f(a['episode_se'])} | {f(a['episode_ppv'])} | "
+                     f"{sum(r['rhythm_events_received'] for r in scored)} | "
+                     f"{sum(r['rhythm_mismatches'] for r in scored)} | – |")
+    return "\n".join(lines)
+
+
 def _table_main(argv=None) -> int:
     import argparse
     import json
@@ -644,6 +847,8 @@ def _table_main(argv=None) -> int:
         except (OSError, ValueError) as exc:
             raise TinyEcgError(f"{p}: not a stream report ({exc})") from None
     print(format_table(reps))
+    print()
+    print(format_rhythm_table(reps))
     g = gross(reps)
     print(f"\ngross EC57 (from 5 min): QRS Se {g['qrs']['se']} +P {g['qrs']['ppv']}, VEB Se {g['veb']['se']} "
           f"+P {g['veb']['ppv']}, SVEB Se {g['sveb']['se']} +P {g['sveb']['ppv']} over {len(reps)} records, "

@@ -149,13 +149,14 @@ def build_report(opts: Options) -> dict:
     intended = {"source": "docs/intended_use.md",
                 "text": ev.read_text(INTENDED_USE, "intended use, limitations, IEC 62304 class (versioned text)")}
     intended["sha256"] = ev.sha256(INTENDED_USE)
+    versions = identify.tool_versions()
 
     rep = {
         "schema": 1, "title": TITLE, "generated": identify.now_utc(),
         "invocation": {"command": shlex.join(["tools/report.py"] + list(opts.argv)), "records": records,
                        "excerpt_seconds": opts.excerpt_seconds, "jobs": 1 if port else opts.jobs},
-        "identification": {"tinyecg_version": identify.tool_versions()["tinyecg"]["version"], "git": git,
-                           "board": board, "model": model_id, "versions": identify.tool_versions(),
+        "identification": {"tinyecg_version": versions["tinyecg"]["version"], "git": git,
+                           "board": board, "model": model_id, "versions": versions,
                            "firmware": {"build_id": info.get("build"), "firmware": info.get("firmware"),
                                         "model_id": info.get("model"), "image_sha256": image, "env": env}},
         "intended_use": intended, "soup": soup_sec, "data": data_sec, "ec57": ec, "equivalence": eq,

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from .trace import _matches
+import re
 
 #: The parity tests of the suite (files), what each compares.
 PARITY_TESTS = {
@@ -50,16 +50,34 @@ def infer_parity(bench_result: dict | None) -> dict | None:
                                              "counter")}
 
 
+def _file_of(classname: str) -> str:
+    """tests.engine.test_ops(.TestX) -> tests/engine/test_ops.py"""
+    parts = classname.split(".")
+    while parts and not parts[-1].startswith("test_"):
+        parts.pop()
+    return "/".join(parts) + ".py"
+
+
 def suite_parity(runs: list[dict]) -> list[dict]:
-    """Parity test cases of the last run, with the vectors/CPU/kernels each recorded."""
-    rows = []
-    for file, what in PARITY_TESTS.items():
-        t = {"file": file, "name": None}
-        for run in runs:
-            for case in run["cases"]:
-                if _matches(case, t):
-                    props = case.get("properties", {})
-                    rows.append({"test": f"{file}::{case['name']}", "compares": what, "run": run["file"],
-                                 "outcome": case["outcome"], "vectors": props.get("vectors"),
-                                 "target": props.get("target"), "kernels": props.get("kernels")})
-    return rows
+    """Parity tests of the last run, one row per test function and run: its cases,
+    their outcomes, and the vectors and targets (CPU, kernels) they recorded.  A
+    test is a parity test when it is in PARITY_TESTS or records "vectors"."""
+    groups: dict[tuple, dict] = {}
+    for run in runs:
+        for case in run["cases"]:
+            props = case.get("properties", {})
+            file = _file_of(case["classname"])
+            if file not in PARITY_TESTS and "vectors" not in props:
+                continue
+            fn = case["name"].split("[", 1)[0]
+            g = groups.setdefault((f"{file}::{fn}", run["file"]), {
+                "test": f"{file}::{fn}", "compares": PARITY_TESTS.get(file, ""), "run": run["file"], "cases": 0,
+                "outcomes": {}, "vectors": 0, "targets": [], "kernels": []})
+            g["cases"] += 1
+            g["outcomes"][case["outcome"]] = g["outcomes"].get(case["outcome"], 0) + 1
+            m = re.match(r"\s*(\d+)", str(props.get("vectors", "")))
+            g["vectors"] += int(m.group(1)) if m else 0
+            values = {"targets": [props.get("target")], "kernels": str(props.get("kernels") or "").split(", ")}
+            for key, vs in values.items():
+                g[key] += [v for v in vs if v and v not in g[key]]
+    return list(groups.values())

@@ -272,10 +272,11 @@ def equivalence(rep: dict) -> str:
              "outputs differing from tflite_micro": i["mismatches"]}))
     out.append("<h3>Engine parity in the test suite (last test run)</h3>")
     if q["suite"]:
-        out.append(table(["test", "compares", "run", "outcome", "vectors", "target (CPU / kernels)"],
-                         [[Raw(f"<code>{esc(r['test'])}</code>"), r["compares"], r["run"], verdict(
-                             {"passed": "passed", "failure": "FAILED", "error": "FAILED"}.get(r["outcome"], r["outcome"])),
-                           r["vectors"], " / ".join(x for x in (r["target"], r["kernels"]) if x) or None]
+        out.append(table(["test", "compares", "run", "cases", "outcome", "vectors or beats judged", "targets",
+                          "kernels"],
+                         [[Raw(f"<code>{esc(r['test'])}</code>"), r["compares"], r["run"], r["cases"],
+                           Raw(" ".join(f"{verdict(_VERDICT.get(k, k))} {n}" for k, n in r["outcomes"].items())),
+                           r["vectors"] or None, ", ".join(r["targets"]) or None, ", ".join(r["kernels"]) or None]
                           for r in q["suite"]]))
     elif rep["traceability"]["junit"]:
         out.append(_note("The test run(s) read (section 8) hold no parity test: the suite's parity results are not "
@@ -368,6 +369,9 @@ def traceability(rep: dict) -> str:
     return _section("traceability", "".join(out))
 
 
+_VERDICT = {"passed": "passed", "failure": "FAILED", "error": "FAILED"}
+
+
 def _counts(c: dict) -> str:
     return ", ".join(f"{v} {k}" for k, v in c.items())
 
@@ -413,8 +417,8 @@ def other_sections(rep: dict) -> str:
 def render(rep: dict, images: dict) -> str:
     i = rep["identification"]
     header = (f"<h1>{esc(rep['title'])}</h1>"
-              f"<p>model {esc(i['model']['tflite']['model_id'])} on {esc(i['board']['board_name'])} "
-              f"({esc(i['board']['runs_on'])}); firmware build {esc(i['firmware'].get('build_id'))}; commit "
+              f"<p>model {esc(i['model']['tflite']['model_id'])} on {esc(i['board']['board_name'])}, "
+              f"{esc(i['board']['runs_on'])}; firmware build {esc(i['firmware'].get('build_id'))}; commit "
               f"{esc((i['git'].get('commit') or 'unknown')[:12])}{' (dirty)' if i['git'].get('dirty') else ''}</p>"
               f"<p>generated {esc(rep['generated'])} in {rep['invocation']['seconds']:.0f} s</p>")
     body = "".join([identification(rep), intended_use(rep), soup(rep), data(rep), ec57_section(rep, images),

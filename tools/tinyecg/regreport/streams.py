@@ -39,7 +39,7 @@ STREAM_TOOL = ROOT / "tools" / "stream.py"
 #: record: wall time, and counter units (they include the UART receive interrupts that happen to
 #: arrive during a computation: ~0.01 % run to run under QEMU).
 TIMING_DEPENDENT = ("seconds", "device.stream_speed_x_realtime", "device_instructions_per_beat", "device.max_beat_units",
-                    "device.chain_units_per_sample", "power")
+                    "device.chain_units_per_sample", "device.rhythm_units_per_beat", "power")
 STRIP_SECONDS = 10.0
 
 
@@ -257,7 +257,7 @@ def ec57_section(ev: Evidence, reports: list[dict], record_paths: dict, out_dir:
     for r in ranked[:n_worst]:
         v = views[r["record"]]
         times = error_times(v)
-        end = r["samples_sent"] / P.FS_IN
+        end = (r["samples_sent"] - r.get("tail_samples", 0)) / P.FS_IN   # the record, not the end-of-recording tail
         start, n_err = worst_window(times, ec57.LEARNING_SECONDS if end > ec57.LEARNING_SECONDS + STRIP_SECONDS
                                     else 0.0, end)
         png = out_dir / f"strip_{r['record']}.png"
@@ -283,7 +283,7 @@ def ec57_section(ev: Evidence, reports: list[dict], record_paths: dict, out_dir:
 def comparable(rep: dict) -> dict:
     """A stream report without its timing-dependent figures and file paths: what two
     streams of the same record through the same image must share exactly."""
-    top = {k for k in TIMING_DEPENDENT if "." not in k} | {"annotations"}
+    top = {k for k in TIMING_DEPENDENT if "." not in k} | {"annotations", "rhythm_annotations"}
     out = {k: v for k, v in rep.items() if k not in top}
     for k in TIMING_DEPENDENT:
         if "." in k:
