@@ -70,6 +70,21 @@ def isqrt(v: int) -> int:
     return res
 
 
+def af_episodes(events, end: int) -> list[tuple[int, int]]:
+    """[(onset, offset)] of the AF episodes in a stream of events (anything with ``kind`` and ``t``);
+    an episode still open at the end of the stream ends at `end` (at least one sample long)."""
+    eps, on = [], None
+    for ev in events:
+        if ev.kind == AF_ON:
+            on = ev.t
+        elif ev.kind == AF_OFF and on is not None:
+            eps.append((on, ev.t))
+            on = None
+    if on is not None:
+        eps.append((on, max(end, on + 1)))
+    return eps
+
+
 @dataclass(frozen=True)
 class Event:
     kind: int
