@@ -1,20 +1,22 @@
 # tinyecg — the two commands that matter:
 #   make demo   end to end on the emulated Cortex-M4F board (QEMU mps2-an386)
-#   make test   the test suite (unit, engine parity, firmware builds, HIL on QEMU)
+#   make test   the test suite (unit, engine parity, firmware builds, fuzz replays, HIL on QEMU)
 #   make report the performance and traceability report (build/report/index.html)
+#   make fuzz   every libFuzzer target FUZZ_SECONDS seconds (default 60)
 # Both run `make setup` first (idempotent: apt packages, .venv, offline PlatformIO).
 
 SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
 PIO   := $(VENV)/bin/pio
-APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm chromium
+APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm chromium \
+                clang libclang-rt-14-dev llvm
 
 export PLATFORMIO_SETTING_ENABLE_TELEMETRY := No
 export PLATFORMIO_DISABLE_UPGRADE_CHECK := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test test-fast build data clean report
+.PHONY: setup demo test test-fast build data fuzz clean report
 
 setup: .setup.stamp
 
@@ -40,6 +42,11 @@ test: setup
 # The performance and traceability report (EC57 through the device, SOUP, traceability): build/report/index.html
 report: setup
 	$(PY) tools/report.py --out build/report
+
+# The device's C under libFuzzer + ASan + UBSan on the host (docs/hardening.md)
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	$(PY) tools/fuzz.py --seconds $(FUZZ_SECONDS)
 
 # MIT-BIH from PhysioNet into $TINYECG_DATA or ../shared/data/mitdb (verifies SHA256SUMS)
 data: setup

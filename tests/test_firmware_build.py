@@ -1,6 +1,7 @@
 """Firmware builds: every env builds offline, images are sane, fit the board,
 and two builds of the same inputs are byte-identical."""
 
+import re
 import shutil
 import struct
 import subprocess
@@ -47,6 +48,23 @@ def test_image_is_sane_and_fits(built, env, tmp_path):
     upload = firmware.board_config(env)["upload"]
     assert 0 < size["flash_bytes"] <= upload["maximum_size"]
     assert size["ram_bytes"] + size["stack_reserve_bytes"] <= upload["maximum_ram_size"]
+
+
+_MEMORY = re.compile(r"^\s*(FLASH|RAM)\s*\([a-z]+\)\s*:\s*ORIGIN\s*=\s*0x[0-9A-Fa-f]+\s*,\s*LENGTH\s*=\s*(\d+)([KM]?)",
+                     re.M)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_board_limits_are_the_linker_scripts(env):
+    """The board JSON's limits (what `pio run` and convert's fit check compare
+    against) are the memory the linker script gives the image. On the MPS2
+    boards that is the 4 MB SSRAM1 (code) and 4 MB SSRAM2/3 (data) that QEMU
+    models for AN385, AN386 and AN500: room for the zoo's largest arena and
+    input many times over."""
+    board = firmware.board_config(env)
+    script = (firmware.ROOT / "firmware" / "boards" / board["build"]["family"] / board["build"]["ldscript"]).read_text()
+    length = {name: int(n) * {"": 1, "K": 1024, "M": 1 << 20}[unit] for name, n, unit in _MEMORY.findall(script)}
+    assert length == {"FLASH": board["upload"]["maximum_size"], "RAM": board["upload"]["maximum_ram_size"]}
 
 
 def test_build_is_reproducible(built, tmp_path):

@@ -71,7 +71,10 @@ typedef enum { PROTO_RX_NONE = 0, PROTO_RX_FRAME, PROTO_RX_ERROR } proto_rx_resu
 /* Receiver state: bytes since the last 0x00 delimiter. */
 typedef struct {
     uint8_t enc[PROTO_MAX_ENCODED];
-    uint8_t dec[PROTO_MAX_FRAME];
+    /* COBS decodes n bytes to at most n - 1, so every chunk the reader keeps
+     * decodes in full and an over-long one is answered by its length fields
+     * (BAD_LENGTH / OVERSIZE), as the host decoder does, not BAD_FRAMING. */
+    uint8_t dec[PROTO_MAX_ENCODED];
     size_t n;
     int overflow; /* frame longer than PROTO_MAX_ENCODED: discard until 0x00 */
 } proto_rx_t;

@@ -308,6 +308,31 @@ proto_error_t cmd_stream_data(const frame_t *req, reply_t *reply)
     return ack(reply, status);
 }
 
+proto_error_t stream_delta8_decode(const uint8_t *p, size_t n_bytes, uint32_t count, int16_t prev,
+                                   int16_t *out)
+{
+    const uint8_t *end = p + n_bytes;
+    int32_t x = prev;
+    uint32_t i = 0;
+    while (i < count && p < end) {
+        if (*p == STREAM_DELTA_ESCAPE) {
+            if (end - p < 3) {
+                break;
+            }
+            x = (int16_t)(uint16_t)((uint16_t)p[1] | ((uint16_t)p[2] << 8));
+            p += 3;
+        } else {
+            x += (int8_t)*p;
+            p += 1;
+            if (x < -32768 || x > 32767) {
+                return ERR_BAD_REQUEST;
+            }
+        }
+        out[i++] = (int16_t)x;
+    }
+    return i == count && p == end ? ERR_NONE : ERR_BAD_LENGTH;
+}
+
 proto_error_t cmd_stream_data8(const frame_t *req, reply_t *reply)
 {
     if (!st.active) {
@@ -325,26 +350,12 @@ proto_error_t cmd_stream_data8(const frame_t *req, reply_t *reply)
         return ack(reply, status);
     }
     /* decode all of it before touching the chain: a bad chunk changes nothing */
-    const uint8_t *p = req->body + 6, *end = req->body + req->len;
-    int32_t prev = st.last_x;
-    uint32_t i = 0;
-    while (i < n && p < end) {
-        if (*p == STREAM_DELTA_ESCAPE) {
-            if (end - p < 3) {
-                break;
-            }
-            prev = (int16_t)(uint16_t)((uint16_t)p[1] | ((uint16_t)p[2] << 8));
-            p += 3;
-        } else {
-            prev += (int8_t)*p;
-            p += 1;
-            if (prev < -32768 || prev > 32767) {
-                return reply_error(reply, ERR_BAD_REQUEST, "STREAM_DATA8 delta leaves the int16 range");
-            }
-        }
-        samples[i++] = (int16_t)prev;
-    }
-    if (i != n || p != end) {
+    switch (stream_delta8_decode(req->body + 6, (size_t)req->len - 6u, n, st.last_x, samples)) {
+    case ERR_NONE:
+        break;
+    case ERR_BAD_REQUEST:
+        return reply_error(reply, ERR_BAD_REQUEST, "STREAM_DATA8 delta leaves the int16 range");
+    default:
         return reply_error(reply, ERR_BAD_LENGTH, "STREAM_DATA8 deltas do not decode to count samples");
     }
     process_samples(samples, n);

@@ -53,4 +53,12 @@ proto_error_t cmd_stream_data8(const frame_t *req, reply_t *reply);
 proto_error_t cmd_stream_stop(const frame_t *req, reply_t *reply);
 proto_error_t cmd_stream_status(const frame_t *req, reply_t *reply);
 
+/* The STREAM_DATA8 sample decoder: `count` samples from the n_bytes delta
+ * bytes at p, starting from `prev` (the last accepted sample).  Returns
+ * ERR_NONE with out[0 .. count) written; ERR_BAD_REQUEST when a delta steps
+ * outside the int16 range; ERR_BAD_LENGTH when the bytes do not decode to
+ * exactly `count` samples.  out may be written to on failure. */
+proto_error_t stream_delta8_decode(const uint8_t *p, size_t n_bytes, uint32_t count, int16_t prev,
+                                   int16_t *out);
+
 #endif

@@ -112,7 +112,9 @@ def _c_string(s: str) -> str:
 
 
 def _safe_comment(s: str) -> str:
-    return s.replace("*/", "* /").replace("\n", " ")
+    """Text from the model file inside a C comment: it cannot end it (*/) nor
+    open a nested one (/*, a -Wcomment warning)."""
+    return s.replace("*/", "* /").replace("/*", "/ *").replace("\n", " ")
 
 
 def render(prog: Program, profile: bool = False) -> dict[str, str]:

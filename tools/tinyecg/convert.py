@@ -241,8 +241,11 @@ def tflm_min_arena(model_bytes: bytes, hi: int = 1 << 20) -> int | None:
         return None
     lo, top, seen_ok = 1, hi, False
     while lo < hi:
-        proc = subprocess.run([sys.executable, "-c", _ARENA_PROBE, str(lo), str(hi)], input=model_bytes,
-                              capture_output=True, timeout=1800)
+        try:
+            proc = subprocess.run([sys.executable, "-c", _ARENA_PROBE, str(lo), str(hi)], input=model_bytes,
+                                  capture_output=True, timeout=1800)
+        except subprocess.TimeoutExpired:  # stuck on a hostile model: no figure, no traceback
+            return None
         tried = None
         for line in proc.stdout.decode().split("\n"):
             word, _, n = line.partition(" ")

@@ -603,8 +603,9 @@ def run(record: str, dev: Device, model_path=None, realtime: bool = False, check
         data_dir=None, score_from: float = EC57_START_SECONDS, clock_hz: float | None = None,
         run_ma: float = POWER_DEFAULTS["run_ma"], sleep_ua: float = POWER_DEFAULTS["sleep_ua"],
         battery_mah: float = POWER_DEFAULTS["battery_mah"], progress: bool = False, inject=None,
-        ann_base: Path | None = None, encoding: str = "delta8") -> dict:
-    """Stream one record through `dev`, compare with the host, score; the report dict."""
+        ann_base: Path | None = None, encoding: str = "delta8", stall_timeout: float = 3.0) -> dict:
+    """Stream one record through `dev`, compare with the host, score; the report dict.
+    `stall_timeout`: seconds without an answer before a STATUS probe (stream_samples)."""
     from .calibrate import Int8Model
 
     rec = load_stream_record(record, data_dir)
@@ -628,7 +629,7 @@ def run(record: str, dev: Device, model_path=None, realtime: bool = False, check
 
     try:
         res = stream_samples(dev, x, FLAG_INPUTS if check_inputs else 0, realtime, P.FS_IN, prog, inject,
-                             encoding=encoding)
+                             stall_timeout=stall_timeout, encoding=encoding)
     finally:
         if bar is not None:
             bar.close()

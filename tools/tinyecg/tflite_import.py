@@ -158,13 +158,19 @@ def parse(data: bytes, source: str = "<bytes>") -> Graph:
         ) from exc
 
 
+def _printable(raw: bytes | None) -> str:
+    """A name from the file, safe in a one-line message: control characters escaped."""
+    text = (raw or b"").decode("utf-8", "replace")
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
 def _opname(model, op) -> tuple[str, str | None]:
     code = model.operatorCodes[op.opcodeIndex]
     builtin = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
     name = _OP_NAMES.get(builtin, f"BUILTIN_{builtin}")
     custom = None
     if name == "CUSTOM":
-        custom = (code.customCode or b"?").decode("utf-8", "replace")
+        custom = _printable(code.customCode or b"?")
     return name, custom
 
 
@@ -180,11 +186,13 @@ def _build_graph(model, data: bytes, source: str) -> Graph:
     buffers = model.buffers or []
     tensors: list[Tensor] = []
     for i, t in enumerate(sg.tensors or []):
-        name = (t.name or b"").decode("utf-8", "replace")
+        name = _printable(t.name)
         dtype = _TYPE_NAMES.get(int(t.type), f"type{int(t.type)}")
         shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
         if t.sparsity is not None:
             raise TinyEcgError(f"{source}: tensor {i} '{name}' is sparse; sparse tensors are not supported")
+        if t.isVariable:  # state kept between invokes (TFLM: persistent, reset to zero point); not a feed-forward net
+            raise TinyEcgError(f"{source}: tensor {i} '{name}' is a variable (stateful) tensor; not supported")
         tensor = Tensor(index=i, name=name, shape=shape, dtype=dtype)
         q = t.quantization
         if q is not None and q.scale is not None and len(q.scale) > 0:
@@ -194,6 +202,7 @@ def _build_graph(model, data: bytes, source: str) -> Graph:
             tensor.quantized_dimension = int(q.quantizedDimension)
             if q.details is not None and q.detailsType != 0:
                 raise TinyEcgError(f"{source}: tensor {i} '{name}' uses custom quantization; not supported")
+            _check_quantization(tensor, source)
         if not 0 <= t.buffer < max(len(buffers), 1):
             raise TinyEcgError(f"{source}: tensor {i} '{name}' refers to missing buffer {t.buffer}")
         buf = buffers[t.buffer] if buffers else None
@@ -279,9 +288,12 @@ def _build_graph(model, data: bytes, source: str) -> Graph:
         op = Op(index=i, kind=kind, inputs=op_in, outputs=op_out)
         op.options = _options(fop, op, source)
         _check_types(op, tensors, source)
+        _check_geometry(op, tensors, source)
+        _check_accumulators(op, tensors, source)
         ops.append(op)
 
-    desc = (model.description or b"").decode("utf-8", "replace")
+    _check_dataflow(tensors, ops, inputs, outputs, source)
+    desc = _printable(model.description)
     return Graph(
         tensors=tensors,
         ops=ops,
@@ -291,6 +303,107 @@ def _build_graph(model, data: bytes, source: str) -> Graph:
         source=source,
         description=desc,
     )
+
+
+def _check_quantization(t: Tensor, source: str) -> None:
+    """Quantization parameters the arithmetic can use: one zero point per scale,
+    finite positive scales, zero points inside the type, the channel axis inside
+    the shape (TFLite's quantization spec)."""
+    where = f"{source}: tensor {t.index} '{t.name}'"
+    if len(t.zero_point) != len(t.scale):
+        raise TinyEcgError(f"{where} has {len(t.scale)} scales but {len(t.zero_point)} zero points")
+    if not np.all(np.isfinite(t.scale)) or not np.all(t.scale > 0):
+        bad = next(float(v) for v in t.scale if not (np.isfinite(v) and v > 0))
+        raise TinyEcgError(f"{where} has quantization scale {bad}; finite and positive expected")
+    lo, hi = {"int8": (-128, 127), "int16": (-32768, 32767)}.get(t.dtype, (-(1 << 31), (1 << 31) - 1))
+    if t.zero_point.min() < lo or t.zero_point.max() > hi:
+        bad = next(int(v) for v in t.zero_point if not lo <= v <= hi)
+        raise TinyEcgError(f"{where} has zero point {bad}, outside {t.dtype}'s range")
+    if len(t.scale) > 1:
+        if not 0 <= t.quantized_dimension < len(t.shape):
+            raise TinyEcgError(f"{where} is quantized per channel along axis {t.quantized_dimension} "
+                               f"of shape {list(t.shape)}")
+        if t.shape[t.quantized_dimension] != len(t.scale):
+            raise TinyEcgError(f"{where} has {len(t.scale)} channel scales for {t.shape[t.quantized_dimension]} "
+                               f"channels (axis {t.quantized_dimension})")
+
+
+#: Largest stride, dilation, filter size and dilated filter extent accepted: keeps
+#: every index the kernels (and TFLM) compute in int32 range.
+MAX_GEOMETRY = 65535
+
+
+def _check_geometry(op: Op, tensors: list[Tensor], source: str) -> None:
+    o = op.options
+    kh = kw = None
+    if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D") and len(op.inputs) > 1 and op.inputs[1] >= 0:
+        w = tensors[op.inputs[1]].shape
+        if len(w) == 4:
+            kh, kw = w[1], w[2]
+    elif op.kind in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
+        kh, kw = o["filter_h"], o["filter_w"]
+    for key in ("stride_h", "stride_w", "dilation_h", "dilation_w", "filter_h", "filter_w"):
+        if o.get(key, 1) > MAX_GEOMETRY:
+            raise TinyEcgError(f"{source}: {op.where()} has {key.replace('_', ' ')} {o[key]} (at most {MAX_GEOMETRY})")
+    if kh is not None:
+        for k, d, axis in ((kh, o.get("dilation_h", 1), "height"), (kw, o.get("dilation_w", 1), "width")):
+            extent = (k - 1) * d + 1
+            if not 1 <= extent <= MAX_GEOMETRY:
+                raise TinyEcgError(f"{source}: {op.where()} has a dilated filter {extent} wide along its {axis} "
+                                   f"(filter {k}, dilation {d}; 1..{MAX_GEOMETRY} supported)")
+
+
+#: Output-channel axis of the weights of the operators with int32 accumulators.
+_WEIGHT_CHANNEL_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
+
+
+def _check_accumulators(op: Op, tensors: list[Tensor], source: str) -> None:
+    """The int32 accumulator of a convolution or dense layer cannot overflow:
+    |bias| + 255 * sum|w| < 2^31 per output channel (an input minus its zero
+    point lies in -255..255).  Beyond it TFLM's and the engine's sums are
+    undefined behaviour; no trained model comes near (~2^27 for 4096 taps)."""
+    axis = _WEIGHT_CHANNEL_AXIS.get(op.kind)
+    if axis is None or len(op.inputs) < 2 or op.inputs[1] < 0:
+        return
+    w = tensors[op.inputs[1]]
+    if w.data is None or w.data.dtype != np.int8 or w.data.ndim <= axis:
+        return  # not constant int8 weights: the lowering refuses them with its own message
+    wsum = np.abs(np.moveaxis(w.data.astype(np.int64), axis, 0).reshape(w.data.shape[axis], -1)).sum(axis=1)
+    bias = np.zeros_like(wsum)
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        b = tensors[op.inputs[2]].data
+        if b is not None and b.dtype == np.int32 and b.size == wsum.size:
+            bias = np.abs(b.astype(np.int64).reshape(-1))
+    bound = bias + 255 * wsum
+    if bound.max() >= 1 << 31:
+        c = int(bound.argmax())
+        raise TinyEcgError(f"{source}: {op.where()} channel {c} can accumulate {int(bound[c])} (bias {int(bias[c])}, "
+                           f"weights |sum| {int(wsum[c])}), beyond int32")
+
+
+def _check_dataflow(tensors: list[Tensor], ops: list[Op], inputs: list[int], outputs: list[int],
+                    source: str) -> None:
+    """Operators run in file order: each reads constants, model inputs or what an
+    earlier operator wrote; no tensor is written twice; every output is computed."""
+    ready = {t.index for t in tensors if t.is_const} | set(inputs)
+    for x in inputs:
+        if tensors[x].is_const:
+            raise TinyEcgError(f"{source}: model input '{tensors[x].name}' is a constant")
+    for op in ops:
+        for x in op.inputs:
+            if x >= 0 and x not in ready:
+                raise TinyEcgError(f"{source}: {op.where()} reads tensor '{tensors[x].name}' before any operator "
+                                   "writes it (operators out of order or a missing producer)")
+        for x in op.outputs:
+            if x < 0:
+                raise TinyEcgError(f"{source}: {op.where()} has an absent output")
+            if x in ready:
+                what = "a model input" if x in inputs else "already written"
+                raise TinyEcgError(f"{source}: {op.where()} writes tensor '{tensors[x].name}', {what}")
+            ready.add(x)
+    for x in outputs:
+        if x not in ready:
+            raise TinyEcgError(f"{source}: model output '{tensors[x].name}' is computed by no operator")
 
 
 def _activation(value, op: Op, source: str) -> str:

@@ -45,6 +45,8 @@ def quantize_multiplier(m: float) -> tuple[int, int]:
         shift, q_fixed = 0, 0
     if q_fixed > 0x7FFFFFFF:
         raise TinyEcgError(f"quantized multiplier overflow for {m}")
+    if shift > 30:  # x * 2^shift overflows int32 (UB in TFLM's and tinynn's requantization)
+        raise TinyEcgError(f"requantization multiplier {m:g} is out of range (at most 2^30)")
     return int(q_fixed), int(shift)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..tflite_import import Op
 from .base import Context, Layer
-from .quant import softmax_scaling
+from .quant import SOFTMAX_INPUT_INTEGER_BITS, f64, softmax_scaling
 
 
 def lower_softmax(cx: Context, op: Op, name: str) -> Layer:
@@ -17,6 +17,9 @@ def lower_softmax(cx: Context, op: Op, name: str) -> Layer:
         raise cx.fail(op, "input and output shapes differ")
     depth = x.shape[-1] if x.shape else 1
     beta = op.options.get("beta", 1.0)
+    if not float(beta) * f64(s_in) * float(1 << (31 - SOFTMAX_INPUT_INTEGER_BITS)) < float(1 << 30):
+        # TFLM's left shift would reach 31 and diff << 31 overflow (beta x scale >= 16)
+        raise cx.fail(op, f"input scale {s_in} x beta {beta} is too large for TFLM's softmax")
     real, mult, left_shift, diff_min = softmax_scaling(beta, s_in)
     if not real > 1.0:
         raise cx.fail(op, f"input scale {s_in} x beta {beta} is too small for TFLM's softmax")
