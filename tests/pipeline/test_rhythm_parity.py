@@ -4,8 +4,9 @@ and its HRV equals neurokit2's on the same NN series.
 The C is compiled for the host (with -fsanitize=undefined,address) and fed
 the same beat sequences as the Python: real MIT-BIH rhythms (the reference
 beats and their AAMI labels of records with AF, ventricular runs and
-bigeminy) and synthetic sequences that reach the edges (RR 1 and 4095,
-every class code, gaps longer than an HRV window).
+bigeminy), the synthetic rhythms of tinyecg.rr_models (AF, paroxysms,
+bigeminy, block, sick-sinus pauses) and synthetic sequences that reach the
+edges (RR 1 and 4095, every class code, gaps longer than an HRV window).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 from tinyecg import data as D
 from tinyecg import preprocess as P
 from tinyecg import rhythm as R
+from tinyecg import rr_models as M
 from tinyecg.errors import TinyEcgError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,6 +95,19 @@ def test_synthetic_extremes_equal_python(harness, seed):
     py = run_py(beats)
     assert len(py) > 100
     assert run_c(harness, beats) == py
+
+
+@pytest.mark.parametrize("kind", M.KINDS + ("paroxysmal",))
+def test_synthetic_rhythms_equal_python(harness, kind):
+    # AF, bigeminy, trigeminy, block, sick-sinus pauses: every branch of the AF stage
+    # (pauses, the regularity veto starting and ending episodes) is taken
+    rng = np.random.default_rng([7, len(kind)])
+    rr, lab = M.paroxysmal(rng)[:2] if kind == "paroxysmal" else M.rhythm(kind, rng)
+    beats = M.as_beats(rr, lab)
+    py = run_py(beats)
+    assert run_c(harness, beats) == py
+    if kind in ("af", "paroxysmal"):
+        assert any(e[0] == R.AF_ON for e in py)
 
 
 def test_isqrt_is_floor_sqrt():

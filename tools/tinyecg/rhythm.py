@@ -11,7 +11,9 @@ pre-RR interval ``pre`` (samples at 180 Hz, as the assembler clamps it) --
   S beats (supraventricular), with its first and last R and its length,
   when it ends;
 * ``AF_ON`` / ``AF_OFF``: atrial fibrillation episode onset and offset, from
-  the irregularity of RR intervals (ventricular beats left out);
+  the irregularity of the RR intervals between normal beats (ectopic beats and
+  pauses left out), vetoed while the rhythm repeats itself (bigeminy, group
+  beating);
 * ``HRV``: time-domain HRV of each 5-minute window of NN intervals (mean NN,
   SDNN, RMSSD, pNN50).
 
@@ -41,6 +43,11 @@ AF_MED_K = 4             #: ... keeping the 5th smallest (an isolated outlier pa
 AF_N = 32                #: irregularity: mean of the last 32 medians (power of two)
 AF_ON_Q8 = 32            #: AF starts when the irregularity exceeds 32/256 = 0.125 ...
 AF_OFF_Q8 = 24           #: ... and ends when it falls below 24/256 = 0.094
+AF_PAUSE_X16 = 24        #: an RR longer than 24/16 = 1.5 x the mean of the last 8 RR is a pause, not an N-N interval
+REG_LAGS = 3             #: regularity veto: RR(n) against RR(n-1), RR(n-2), RR(n-3) ...
+REG_W = 16               #: ... over the last 16 beats (bit history, power of two) ...
+REG_TOL_Q8 = 16          #: ... a match when |RR(n) - RR(n-k)| / mean <= 16/256 = 1/16 ...
+REG_MIN = 8              #: ... regular when some lag matches in at least half of them
 
 HRV_WINDOW = 300 * FS    #: HRV windows: R positions [k * 54000, (k + 1) * 54000)
 NN50 = 9                 #: |dNN| > 9 samples = 50 ms
@@ -61,6 +68,21 @@ def isqrt(v: int) -> int:
             res >>= 1
         bit >>= 2
     return res
+
+
+def af_episodes(events, end: int) -> list[tuple[int, int]]:
+    """[(onset, offset)] of the AF episodes in a stream of events (anything with ``kind`` and ``t``);
+    an episode still open at the end of the stream ends at `end` (at least one sample long)."""
+    eps, on = [], None
+    for ev in events:
+        if ev.kind == AF_ON:
+            on = ev.t
+        elif ev.kind == AF_OFF and on is not None:
+            eps.append((on, ev.t))
+            on = None
+    if on is not None:
+        eps.append((on, max(end, on + 1)))
+    return eps
 
 
 @dataclass(frozen=True)
@@ -96,7 +118,12 @@ class Rhythm:
         # atrial fibrillation
         self.prev_rr = 0
         self.prev_cls = -1
-        self.prev2_cls = -1
+        self.af_prev_nn = 0          # the previous RR was an N-N interval (not a pause)
+        self.reg_rr = [0] * REG_LAGS     # the last RR intervals of every beat, newest first
+        self.reg_n = 0
+        self.reg_bits = [0] * REG_LAGS   # per lag: match history, bit 0 = newest
+        self.reg_cnt = [0] * REG_LAGS    # per lag: matches among the last REG_W beats
+        self.regular = 0
         self.med = [0] * AF_MED_N    # the last successive differences
         self.med_i = 0
         self.med_n = 0
@@ -142,10 +169,34 @@ class Rhythm:
         else:
             self.run_cls, self.run_len = -1, 0
 
+    def _regularity(self, pre: int):
+        # every beat: does this RR repeat one of the last three (a rhythm with a period of 1-3 beats)?
+        self.regular = 0
+        for k in range(REG_LAGS):
+            bit = 0
+            if k < self.reg_n:
+                q = self.reg_rr[k]
+                diff = pre - q
+                diff = diff if diff >= 0 else -diff
+                if (diff << 9) // (pre + q) <= REG_TOL_Q8:
+                    bit = 1
+            self.reg_cnt[k] += bit - ((self.reg_bits[k] >> (REG_W - 1)) & 1)
+            self.reg_bits[k] = ((self.reg_bits[k] << 1) | bit) & ((1 << REG_W) - 1)
+            if self.reg_cnt[k] >= REG_MIN:
+                self.regular = 1
+        for k in range(REG_LAGS - 1, 0, -1):
+            self.reg_rr[k] = self.reg_rr[k - 1]
+        self.reg_rr[0] = pre
+        if self.reg_n < REG_LAGS:
+            self.reg_n += 1
+
     def _atrial_fibrillation(self, r: int, cls: int, pre: int, out: list):
-        # only RR pairs between three N beats: ectopic beats (and the classifier's
-        # S calls, which AF's own irregularity provokes) never enter
-        if self.count > 1 and cls == CLS_N and self.prev_cls == CLS_N and self.prev2_cls == CLS_N:
+        self._regularity(pre)
+        # an N-N interval: this beat and the previous are N (ectopic beats and the classifier's
+        # S calls never enter) and it is not a pause (block, arrest, a missed beat)
+        # (pre > 1.5 x hr_sum / 8, the mean of the last 8 RR this one included)
+        nn = self.count > 0 and cls == CLS_N and self.prev_cls == CLS_N and (pre << 7) <= AF_PAUSE_X16 * self.hr_sum
+        if nn and self.af_prev_nn:
             diff = pre - self.prev_rr
             diff = diff if diff >= 0 else -diff
             d = (diff << 9) // (pre + self.prev_rr)      # |dRR| / mean RR, Q8
@@ -157,7 +208,7 @@ class Rhythm:
                 self.med_n += 1
             if self.med_n == AF_MED_N:
                 self._af_median(r, out)
-        self.prev2_cls = self.prev_cls
+        self.af_prev_nn = 1 if nn else 0
         self.prev_rr = pre
         self.prev_cls = cls
 
@@ -180,10 +231,11 @@ class Rhythm:
         if self.af_n == AF_N:
             # the episode edge is placed mid-window: the oldest half was before the change
             t_mid = self.af_t[(self.af_i + AF_N // 2) & (AF_N - 1)]
-            if not self.af and self.af_sum > AF_ON_Q8 * AF_N:
+            # a repeating pattern (bigeminy, trigeminy, group beating) is regularly irregular: not AF
+            if not self.af and self.af_sum > AF_ON_Q8 * AF_N and not self.regular:
                 self.af = 1
                 out.append(Event(AF_ON, t_mid))
-            elif self.af and self.af_sum < AF_OFF_Q8 * AF_N:
+            elif self.af and (self.af_sum < AF_OFF_Q8 * AF_N or self.regular):
                 self.af = 0
                 out.append(Event(AF_OFF, t_mid))
 

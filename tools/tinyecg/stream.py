@@ -511,15 +511,7 @@ def rhythm_report(rec: "StreamRecord", rhythm: list, beats: list, score_from: fl
     runs = {name: [(ev.t, ev.b, ev.c) for ev in rhythm if ev.kind == R.RUN and ev.a == cls]
             for name, cls in (("veb", R.CLS_V), ("sveb", R.CLS_S))}
     end = int(max([ev.r for ev in beats] + [0])) + 1
-    af_eps, on = [], None
-    for ev in rhythm:
-        if ev.kind == R.AF_ON:
-            on = ev.t
-        elif ev.kind == R.AF_OFF and on is not None:
-            af_eps.append((on, ev.t))
-            on = None
-    if on is not None:
-        af_eps.append((on, max(end, on + 1)))
+    af_eps = R.af_episodes(rhythm, end)
     out = {
         "definitions": {
             "hr": "bpm = 60 / mean of the last 8 RR intervals, one measurement every 10 s (docs/rhythm.md)",

@@ -35,6 +35,11 @@ enum { ECG_RH_HR = 1, ECG_RH_RUN = 2, ECG_RH_AF_ON = 3, ECG_RH_AF_OFF = 4, ECG_R
 #define ECG_RH_AF_N 32
 #define ECG_RH_AF_ON_Q8 32
 #define ECG_RH_AF_OFF_Q8 24
+#define ECG_RH_AF_PAUSE_X16 24              /* RR > 1.5 x mean of the last 8 RR: a pause */
+#define ECG_RH_REG_LAGS 3                   /* regularity veto: RR(n) vs RR(n-1..3) ... */
+#define ECG_RH_REG_W 16                     /* ... over the last 16 beats ... */
+#define ECG_RH_REG_TOL_Q8 16                /* ... within 1/16 of their mean ... */
+#define ECG_RH_REG_MIN 8                    /* ... in at least half of them */
 #define ECG_RH_HRV_WINDOW (300 * ECG_RH_FS)
 #define ECG_RH_NN50 9
 #define ECG_RH_HRV_MIN_NN 2
@@ -51,7 +56,12 @@ typedef struct {
     int32_t hr_rr[ECG_RH_HR_N];
     int32_t hr_i, hr_n, hr_sum, hr_next;
     int32_t run_cls, run_len, run_start, run_end;
-    int32_t prev_rr, prev_cls, prev2_cls;
+    int32_t prev_rr, prev_cls, af_prev_nn;
+    int32_t reg_rr[ECG_RH_REG_LAGS];  /* the last RR of every beat, newest first */
+    int32_t reg_n;
+    uint32_t reg_bits[ECG_RH_REG_LAGS]; /* per lag: match history, bit 0 = newest */
+    int32_t reg_cnt[ECG_RH_REG_LAGS];
+    int32_t regular;
     int32_t med[ECG_RH_AF_MED_N];
     int32_t med_i, med_n;
     int32_t af_m[ECG_RH_AF_N];

@@ -41,7 +41,6 @@ void ecg_rhythm_init(ecg_rhythm_t *rh)
     rh->hr_next = ECG_RH_HR_PERIOD;
     rh->run_cls = -1;
     rh->prev_cls = -1;
-    rh->prev2_cls = -1;
     rh->hrv_win = -1;
 }
 
@@ -111,22 +110,56 @@ static void af_median(ecg_rhythm_t *rh, int32_t r, ecg_rhythm_event_t *ev, int *
     if (rh->af_n == ECG_RH_AF_N) {
         /* the episode edge is placed mid-window: the oldest half was before the change */
         const int32_t t_mid = rh->af_t[(rh->af_i + ECG_RH_AF_N / 2) & (ECG_RH_AF_N - 1)];
-        if (!rh->af && rh->af_sum > ECG_RH_AF_ON_Q8 * ECG_RH_AF_N) {
+        /* a repeating pattern (bigeminy, trigeminy, group beating) is regularly irregular: not AF */
+        if (!rh->af && rh->af_sum > ECG_RH_AF_ON_Q8 * ECG_RH_AF_N && !rh->regular) {
             rh->af = 1;
             emit(ev, n, ECG_RH_AF_ON, t_mid);
-        } else if (rh->af && rh->af_sum < ECG_RH_AF_OFF_Q8 * ECG_RH_AF_N) {
+        } else if (rh->af && (rh->af_sum < ECG_RH_AF_OFF_Q8 * ECG_RH_AF_N || rh->regular)) {
             rh->af = 0;
             emit(ev, n, ECG_RH_AF_OFF, t_mid);
         }
     }
 }
 
+/* every beat: does this RR repeat one of the last three (a rhythm with a period of 1-3 beats)? */
+static void regularity(ecg_rhythm_t *rh, int32_t pre)
+{
+    rh->regular = 0;
+    for (int k = 0; k < ECG_RH_REG_LAGS; ++k) {
+        int32_t bit = 0;
+        if (k < rh->reg_n) {
+            const int32_t q = rh->reg_rr[k];
+            int32_t diff = pre - q;
+            diff = diff >= 0 ? diff : -diff;
+            if ((diff << 9) / (pre + q) <= ECG_RH_REG_TOL_Q8) {
+                bit = 1;
+            }
+        }
+        rh->reg_cnt[k] += bit - (int32_t)((rh->reg_bits[k] >> (ECG_RH_REG_W - 1)) & 1u);
+        rh->reg_bits[k] = ((rh->reg_bits[k] << 1) | (uint32_t)bit) & ((1u << ECG_RH_REG_W) - 1u);
+        if (rh->reg_cnt[k] >= ECG_RH_REG_MIN) {
+            rh->regular = 1;
+        }
+    }
+    for (int k = ECG_RH_REG_LAGS - 1; k > 0; --k) {
+        rh->reg_rr[k] = rh->reg_rr[k - 1];
+    }
+    rh->reg_rr[0] = pre;
+    if (rh->reg_n < ECG_RH_REG_LAGS) {
+        rh->reg_n += 1;
+    }
+}
+
 static void atrial_fibrillation(ecg_rhythm_t *rh, int32_t r, int32_t cls, int32_t pre, ecg_rhythm_event_t *ev,
                                 int *n)
 {
-    /* only RR pairs between three N beats: ectopic beats (and the classifier's
-     * S calls, which AF's own irregularity provokes) never enter */
-    if (rh->count > 1 && cls == ECG_RH_CLS_N && rh->prev_cls == ECG_RH_CLS_N && rh->prev2_cls == ECG_RH_CLS_N) {
+    regularity(rh, pre);
+    /* an N-N interval: this beat and the previous are N (ectopic beats and the classifier's
+     * S calls never enter) and it is not a pause (block, arrest, a missed beat):
+     * pre <= 1.5 x hr_sum / 8, the mean of the last 8 RR this one included */
+    const int nn = rh->count > 0 && cls == ECG_RH_CLS_N && rh->prev_cls == ECG_RH_CLS_N &&
+                   (pre << 7) <= ECG_RH_AF_PAUSE_X16 * rh->hr_sum;
+    if (nn && rh->af_prev_nn) {
         int32_t diff = pre - rh->prev_rr;
         diff = diff >= 0 ? diff : -diff;
         int32_t d = (diff << 9) / (pre + rh->prev_rr); /* |dRR| / mean RR, Q8 */
@@ -142,7 +175,7 @@ static void atrial_fibrillation(ecg_rhythm_t *rh, int32_t r, int32_t cls, int32_
             af_median(rh, r, ev, n);
         }
     }
-    rh->prev2_cls = rh->prev_cls;
+    rh->af_prev_nn = nn;
     rh->prev_rr = pre;
     rh->prev_cls = cls;
 }
