@@ -14,6 +14,7 @@ Output (all from jinja templates in ``templates/``, byte-identical run to run):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,6 +118,23 @@ def _safe_comment(s: str) -> str:
     return s.replace("*/", "* /").replace("/*", "/ *").replace("\n", " ")
 
 
+@functools.lru_cache(maxsize=1)
+def _templates() -> jinja2.Environment:
+    """One template environment per process: compiling the templates costs more
+    than rendering them (the converter fuzzer renders thousands of models).  The
+    loader still reloads a template whose file changed."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["c_string"] = _c_string
+    env.filters["comment"] = _safe_comment
+    return env
+
+
 def render(prog: Program, profile: bool = False) -> dict[str, str]:
     """Render the four generated files (name -> text).
 
@@ -190,15 +208,7 @@ def render(prog: Program, profile: bool = False) -> dict[str, str]:
                        "dims": ", ".join(str(d) for d in t.shape), "rank": len(t.shape),
                        "xdims": "x".join(str(d) for d in t.shape)})
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["c_string"] = _c_string
-    env.filters["comment"] = _safe_comment
+    env = _templates()
     ctx = {
         "prog": prog,
         "g": g,
