@@ -127,6 +127,24 @@ typedef struct {
 int tnn_dwconv1d_s8(const tnn_dwconv1d_params *p, const int8_t *input, const int8_t *filter,
                     const uint8_t *chan, int8_t *output);
 
+/* DEPTHWISE_CONV_2D, 2-D fast path (tnn_dwconv2d_s8.c): depth multiplier 1,
+ * dilation 1, any kernel / stride / padding, TNN_F_FAST required. Filter
+ * layout as TFLite's [K_h][K_w][C]; bias folded (bias - zp * sum over the
+ * channel's taps), so padded taps read zp. SIMD: four channels at a time,
+ * interior pixels without bounds checks. No scratch. */
+typedef struct {
+    int16_t batches;
+    int16_t in_h, in_w, out_h, out_w, channels;
+    int8_t kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left;
+    int8_t input_zero_point, output_zero_point;
+    int8_t act_min, act_max;
+    uint8_t flags;
+    tnn_chan_fmt chan;
+} tnn_dwconv2d_params;
+
+int tnn_dwconv2d_s8(const tnn_dwconv2d_params *p, const int8_t *input, const int8_t *filter,
+                    const uint8_t *chan, int8_t *output);
+
 /* DEPTHWISE_CONV_2D, general. Filter layout [1][K_h][K_w][C_out],
  * C_out = C_in * depth_multiplier; channel table holds the plain bias. */
 typedef struct {
