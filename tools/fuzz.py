@@ -3,6 +3,7 @@
 
     python tools/fuzz.py --seconds 60                 # every target 60 s (make fuzz FUZZ_SECONDS=60)
     python tools/fuzz.py --targets stream --seconds 1800 --coverage --json out/fuzz.json
+    python tools/fuzz.py --targets delta8 --seconds 1800 --runs 10000000   # 10^7 executions or 30 min
 
 Each target (tests/fuzz/fuzz_<name>.c) is built with clang, replays its corpus
 in tests/fuzz/corpus/<name>/ (seeds and every input that once found a bug),
@@ -28,6 +29,8 @@ from tinyecg.fuzz import libfuzzer as L  # noqa: E402
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=int, default=60, help="fuzzing time per target (default %(default)s)")
+    ap.add_argument("--runs", type=int, default=None, help="also stop a target after this many executions "
+                    "(whichever of --seconds and --runs comes first)")
     ap.add_argument("--targets", default=",".join(L.TARGETS), help="comma-separated (default: all)")
     ap.add_argument("--out", default=str(ROOT / "build" / "fuzz"), help="build and work dir (default %(default)s)")
     ap.add_argument("--seed", type=int, default=0, help="libFuzzer -seed (0: random)")
@@ -38,6 +41,8 @@ def main() -> int:
     args = ap.parse_args()
     if args.seconds < 1:
         raise TinyEcgError("--seconds must be at least 1")
+    if args.runs is not None and args.runs < 1:
+        raise TinyEcgError("--runs must be at least 1")
     targets = [t for t in args.targets.split(",") if t]
     for t in targets:
         L.sources(t)  # unknown target: one line before any work
@@ -50,7 +55,7 @@ def main() -> int:
             print(f"{t}: the corpus in tests/fuzz/corpus/{t} fails:\n{rep.log_tail}", file=sys.stderr)
             failed = True
             continue
-        res = L.fuzz(exe, out / "corpus" / t, L.CORPUS_DIR / t, seconds=args.seconds, seed=args.seed,
+        res = L.fuzz(exe, out / "corpus" / t, L.CORPUS_DIR / t, seconds=args.seconds, runs=args.runs, seed=args.seed,
                      artifact_dir=out / f"{t}_artifacts", nice=args.nice)
         row = {"executions": res.executions, "seconds": res.seconds, "edges": res.edges,
                "features": res.features, "corpus": res.corpus, "new_units": res.new_units,

@@ -56,7 +56,7 @@ def main() -> int:
             Path(args.json).parent.mkdir(parents=True, exist_ok=True)
             Path(args.json).write_text(json.dumps({
                 "mutants": summary.mutants, "seconds": round(summary.seconds), "counts": dict(summary.counts),
-                "host_builds": fz.host.builds, "findings": summary.findings, "seeds": sorted(seeds),
+                "host_builds": fz.host.builds, "host_compiles": fz.host.compiles, "findings": summary.findings, "seeds": sorted(seeds),
                 "seed": args.seed}, indent=2, sort_keys=True) + "\n")
 
     try:

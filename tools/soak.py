@@ -39,10 +39,29 @@ def fresh_counters(problems: list):
     def check(dev: Device):
         st = S.parse_stats(dev.request(S.STREAM_STATUS).body)
         nonzero = {k: st[k] for k in ("samples", "events", "gaps", "duplicates", "rx_overruns", "max_beat_units",
-                                      "beat_units") if st[k]}
+                                      "beat_units", "rhythm_units") if st[k]}
         if not st["active"] or nonzero:
             problems.append(f"after STREAM_START: active {st['active']}, not reset: {nonzero}")
     return check
+
+
+def record_problems(rep: dict) -> list[str]:
+    """What is wrong with one stream of the soak (a report of tinyecg.stream.run)."""
+    d, problems = rep["device"], []
+    if rep["lost_events"]:
+        problems.append(f"{rep['lost_events']} events lost or out of order")
+    if rep["host_device_mismatches"]:
+        problems.append(f"{rep['host_device_mismatches']} events differ from the host")
+    if d["rx_overruns"]:
+        problems.append(f"{d['rx_overruns']} receive overruns")
+    if d["stream_samples"] != rep["samples_sent"]:
+        problems.append(f"STOP counts {d['stream_samples']} samples of {rep['samples_sent']} sent")
+    # the device counts BEAT and RHYTHM events alike (one sequence)
+    received = rep["events_received"] + rep["rhythm_events_received"]
+    if d["stream_events"] != received:
+        problems.append(f"STOP counts {d['stream_events']} events, {received} received "
+                        f"({rep['events_received']} BEAT + {rep['rhythm_events_received']} RHYTHM)")
+    return problems
 
 
 def main() -> int:
@@ -74,7 +93,7 @@ def main() -> int:
         dev.wait_for(Msg.BOOT)  # the one boot of the soak
     reports, failures = [], []
     t0 = time.monotonic()
-    print(f"{'record':>6} {'samples':>9} {'events':>7} {'lost':>5} {'mism':>5} {'ovr':>4} {'gaps':>5} "
+    print(f"{'record':>6} {'samples':>9} {'beats':>7} {'rhythm':>6} {'lost':>5} {'mism':>5} {'ovr':>4} {'gaps':>5} "
           f"{'dups':>5} {'resent':>7} {'QRS Se':>7} {'QRS +P':>7} {'wall s':>7}", flush=True)
     try:
         for rec in records:
@@ -84,21 +103,13 @@ def main() -> int:
             rep = S.run(rec, dev, check_inputs=True, data_dir=args.data_dir, inject=(0, fresh_counters(problems)),
                         stall_timeout=30.0)
             d = rep["device"]
-            if rep["lost_events"]:
-                problems.append(f"{rep['lost_events']} events lost or out of order")
-            if rep["host_device_mismatches"]:
-                problems.append(f"{rep['host_device_mismatches']} beats differ from the host")
-            if d["rx_overruns"]:
-                problems.append(f"{d['rx_overruns']} receive overruns")
-            if d["stream_samples"] != rep["samples_sent"]:
-                problems.append(f"STOP counts {d['stream_samples']} samples of {rep['samples_sent']} sent")
-            if d["stream_events"] != rep["events_received"]:
-                problems.append(f"STOP counts {d['stream_events']} events, {rep['events_received']} received")
+            problems += record_problems(rep)
             rep["soak_problems"] = problems
             reports.append(rep)
             failures += [f"{rec}: {p}" for p in problems]
             q = rep["qrs"]
-            print(f"{rec:>6} {rep['samples_sent']:>9} {rep['events_received']:>7} {rep['lost_events']:>5} "
+            print(f"{rec:>6} {rep['samples_sent']:>9} {rep['events_received']:>7} {rep['rhythm_events_received']:>6} "
+                  f"{rep['lost_events']:>5} "
                   f"{rep['host_device_mismatches']:>5} {d['rx_overruns']:>4} {d['gaps']:>5} {d['duplicates']:>5} "
                   f"{d['resent_samples']:>7} {q['se'] or 0:>7.2f} {q['ppv'] or 0:>7.2f} {rep['seconds']:>7.1f}"
                   + (f"  FAIL: {'; '.join(problems)}" if problems else ""), flush=True)
@@ -113,13 +124,13 @@ def main() -> int:
             dev.close()
     wall = time.monotonic() - t0
     g = S.gross(reports)
-    tot = {k: sum(r[k] for r in reports) for k in ("samples_sent", "events_received", "lost_events",
-                                                   "host_device_mismatches")}
+    tot = {k: sum(r[k] for r in reports) for k in ("samples_sent", "events_received", "rhythm_events_received",
+                                                   "lost_events", "host_device_mismatches")}
     tot.update({k: sum(r["device"][k] for r in reports) for k in ("rx_overruns", "gaps", "duplicates",
                                                                   "resent_samples")})
     hours = tot["samples_sent"] / D.FS_IN / 3600
     print(f"total: {len(reports)} records, {tot['samples_sent']} samples ({hours:.1f} h of ECG) in one boot, "
-          f"{tot['events_received']} events, {tot['lost_events']} lost, {tot['host_device_mismatches']} mismatches, "
+          f"{tot['events_received']} BEAT + {tot['rhythm_events_received']} RHYTHM events, {tot['lost_events']} lost, {tot['host_device_mismatches']} mismatches, "
           f"{tot['rx_overruns']} RX overruns; gross QRS Se {g['qrs']['se']} +P {g['qrs']['ppv']} (from 5 min); "
           f"{wall:.0f} s wall")
     for f in failures:

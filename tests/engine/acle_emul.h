@@ -7,6 +7,7 @@
  *   SMLABB / SMLATT / SMLABT / SMLATB  acc + one halfword of a times one
  *                    halfword of b (B = bottom, T = top; wrapping)
  *   QADD    saturating 32-bit add
+ *   SXTAB16 acc + SXTB16(x), each halfword lane wrapping on its own
  */
 #ifndef ACLE_EMUL_H
 #define ACLE_EMUL_H
@@ -64,6 +65,14 @@ static inline int32_t __qadd(int32_t a, int32_t b)
 {
     const int64_t s = (int64_t)a + b;
     return s > INT32_MAX ? INT32_MAX : (s < INT32_MIN ? INT32_MIN : (int32_t)s);
+}
+
+static inline int32_t __sxtab16(int32_t acc, uint32_t x)
+{
+    const int32_t e = __sxtb16(x);
+    const uint32_t lo = ((uint32_t)acc + (uint32_t)e) & 0xFFFFu;
+    const uint32_t hi = (((uint32_t)acc >> 16) + ((uint32_t)e >> 16)) & 0xFFFFu;
+    return (int32_t)(lo | (hi << 16));
 }
 
 #endif /* ACLE_EMUL_H */

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import engine_util as eu
+from tinyecg import codegen
 
 tfm = pytest.importorskip("tf_models")
 import fb_build  # noqa: E402
@@ -43,6 +44,20 @@ for i, (stride, dil, pad, act, pc) in enumerate([
          lambda a=(i, h, w, cin, cout, kh, kw, stride, dil, pad, act, pc): tfm.conv2d(*a[:11], per_channel=a[11]),
          ["CONV_2D"], padding=pad, per_channel=pc)
 
+# tnn_conv2d_s8 (im2col matrix multiply): first layers over 1-3 channels,
+# 3x3 stride 2, 1x1 pointwise over several rows, odd channel counts, taps not
+# a multiple of 4, an odd pixel count
+for i, (h, w, cin, cout, kh, kw, stride, pad, act, pc) in enumerate([
+    (7, 9, 3, 5, 3, 3, (2, 2), "SAME", "RELU", True),
+    (11, 5, 1, 6, 5, 2, (2, 1), "VALID", "RELU6", True),
+    (3, 5, 7, 9, 1, 1, (1, 1), "VALID", "RELU", True),
+    (5, 7, 6, 4, 1, 1, (2, 2), "SAME", "NONE", False),
+    (4, 6, 2, 3, 3, 2, (1, 1), "SAME", "NONE", True),
+]):
+    case(f"conv2d-{i}-{h}x{w}x{cin}-k{kh}x{kw}-s{stride[0]}{stride[1]}-{pad}-{act}-{'pc' if pc else 'pt'}",
+         lambda a=(i + 50, h, w, cin, cout, kh, kw, stride, (1, 1), pad, act, pc): tfm.conv2d(*a[:11], per_channel=a[11]),
+         ["CONV_2D"], padding=pad, per_channel=pc)
+
 # DEPTHWISE_CONV_2D: depth multiplier, strides, dilation, padding, activations
 for i, (mult, stride, dil, pad, act) in enumerate([
     (1, (1, 1), (1, 1), "SAME", "RELU"),
@@ -71,12 +86,32 @@ for i, (h, w, c, pad, act) in enumerate([
          lambda a=(i + 150, h, w, c, 1, 1, 5, (1, 1), (1, 1), pad, act): tfm.depthwise(*a),
          ["DEPTHWISE_CONV_2D"], padding=pad)
 
+# 2-D depthwise fast path (tnn_dwconv2d_s8): 3x3 stride 1/2 SAME/VALID, 5x5,
+# k x 1 along the height, 2x2, an image smaller than the kernel (all border),
+# odd channel counts (the SIMD path's leftover channels); multiplier > 1 and
+# dilation fall back to the reference (cases above)
+for i, (h, w, c, kh, kw, stride, pad, act) in enumerate([
+    (6, 7, 5, 3, 3, (1, 1), "SAME", "RELU"),
+    (9, 8, 8, 3, 3, (2, 2), "SAME", "RELU"),
+    (5, 6, 12, 3, 3, (1, 1), "VALID", "NONE"),
+    (7, 9, 7, 3, 3, (2, 2), "VALID", "RELU6"),
+    (7, 8, 6, 5, 5, (1, 1), "SAME", "RELU"),
+    (8, 5, 9, 5, 5, (2, 1), "SAME", "NONE"),
+    (10, 1, 8, 3, 1, (1, 1), "VALID", "RELU"),
+    (6, 6, 4, 2, 2, (2, 2), "SAME", "RELU"),
+    (2, 2, 4, 3, 3, (1, 1), "SAME", "RELU"),
+]):
+    case(f"dwconv2d-{i}-{h}x{w}x{c}-k{kh}x{kw}-s{stride[0]}{stride[1]}-{pad}-{act}",
+         lambda a=(i + 170, h, w, c, 1, kh, kw, stride, (1, 1), pad, act): tfm.depthwise(*a),
+         ["DEPTHWISE_CONV_2D"], padding=pad, kernel="tnn_dwconv2d_s8")
+
 # FULLY_CONNECTED: per-channel / per-tensor weights, batches, activations
 for i, (shape, units, act, pc) in enumerate([
     ((1, 16), 5, "RELU", True),
     ((1, 33), 7, "NONE", False),
     ((1, 4, 12), 3, "RELU6", True),
     ((1, 3, 10), 6, "NONE", False),
+    ((1, 64), 14, "RELU", True),
 ]):
     case(f"fc-{i}-{'x'.join(map(str, shape))}-u{units}-{act}-{'pc' if pc else 'pt'}",
          lambda a=(i + 200, shape, units, act, pc): tfm.dense(*a[:4], per_channel=a[4]),
@@ -143,6 +178,9 @@ def test_operator_parity(builder, kinds, expect, tmp_path, kernel_variants, reco
     if "per_channel" in expect:
         w = graph.tensors[main.inputs[1]]
         assert (len(w.scale) > 1) == expect["per_channel"], f"weights have {len(w.scale)} scales"
+    if "kernel" in expect:  # the lowering picked the kernel the case is about
+        layer = next(layer for layer in codegen.lower(graph).layers if layer.op.index == main.index)
+        assert layer.kernel == expect["kernel"]
     for variant, got in gots.items():
         bad = np.nonzero((ref != got).any(axis=1))[0]
         assert bad.size == 0, (

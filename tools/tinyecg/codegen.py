@@ -14,6 +14,7 @@ Output (all from jinja templates in ``templates/``, byte-identical run to run):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,11 @@ class Program:
     def src_weight_bytes(self) -> int:
         """Weight + bias bytes as the .tflite stores them (int8 weights, int32 biases)."""
         return sum(layer.src_bytes for layer in self.layers)
+
+    @property
+    def scratch_bytes(self) -> int:
+        """The kernels' shared scratch (one layer runs at a time), outside the arena."""
+        return max([layer.scratch[1] for layer in self.steps if layer.scratch] + [0])
 
     @property
     def steps(self) -> list[Layer]:
@@ -117,6 +123,23 @@ def _safe_comment(s: str) -> str:
     return s.replace("*/", "* /").replace("/*", "/ *").replace("\n", " ")
 
 
+@functools.lru_cache(maxsize=1)
+def _templates() -> jinja2.Environment:
+    """One template environment per process: compiling the templates costs more
+    than rendering them (the converter fuzzer renders thousands of models).  The
+    loader still reloads a template whose file changed."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["c_string"] = _c_string
+    env.filters["comment"] = _safe_comment
+    return env
+
+
 def render(prog: Program, profile: bool = False) -> dict[str, str]:
     """Render the four generated files (name -> text).
 
@@ -156,6 +179,7 @@ def render(prog: Program, profile: bool = False) -> dict[str, str]:
         subst = {f"IN{k}": addr(t, layer) for k, t in enumerate(layer.reads) if t >= 0 and f"IN{k}" in used}
         subst["OUT0"] = addr(layer.writes[0], layer)
         subst["MEAN"] = f"&{layer.extra_structs[0][1]}" if layer.extra_structs else "0"
+        subst["SCRATCH"] = "scratch.bytes" if layer.scratch else "0"
         args = [subst.get(a, a) for a in layer.args]
         pre = []
         for s in layer.pre:
@@ -190,15 +214,7 @@ def render(prog: Program, profile: bool = False) -> dict[str, str]:
                        "dims": ", ".join(str(d) for d in t.shape), "rank": len(t.shape),
                        "xdims": "x".join(str(d) for d in t.shape)})
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["c_string"] = _c_string
-    env.filters["comment"] = _safe_comment
+    env = _templates()
     ctx = {
         "prog": prog,
         "g": g,
@@ -213,6 +229,7 @@ def render(prog: Program, profile: bool = False) -> dict[str, str]:
         "profile": profile,
         "steps": prog.steps,
         "arena_alloc": max(prog.arena_bytes, ARENA_ALIGN),
+        "scratch_bytes": prog.scratch_bytes,
     }
     return {name: env.get_template(name + ".j2").render(**ctx) for name in GENERATED_FILES}
 

@@ -613,28 +613,63 @@ def build_kernels(work: Path) -> list[Path]:
 
 class HostModels:
     """Generated C compiled for the host, one executable per distinct source text
-    (mutants the converter reads identically share one build)."""
+    (mutants the converter reads identically share one build).  Each translation
+    unit -- model.c, model_data.c and the harness -- is compiled on its own and
+    its object kept by the hash of its text and the generated headers, so a
+    mutant that changes only weights recompiles model_data.c and links."""
 
     KEEP = 64
+    KEEP_OBJECTS = 256
 
     def __init__(self, work: Path, kernels: list[Path]):
         self.dir = Path(work) / "host_models"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.kernels = kernels
         self.built: dict[str, tuple[str, object]] = {}  # source hash -> ("ok", exe) | (failure kind, text)
+        self.objects: dict[str, tuple[str, object]] = {}  # unit hash -> ("ok", object) | ("build_error", text)
         self.builds = 0
+        self.compiles = 0
+
+    @staticmethod
+    def _hash(*parts: bytes) -> str:
+        return hashlib.sha256(b"\0".join(parts)).hexdigest()[:20]
+
+    def _object(self, src: Path, gen: Path, headers: bytes) -> tuple[str, object]:
+        h = self._hash(src.name.encode(), src.read_bytes(), headers)
+        if h in self.objects:
+            return self.objects[h]
+        obj = self.dir / f"{src.stem}_{h}.o"
+        proc = subprocess.run([*GCC, f"-I{gen}", f"-I{TINYNN / 'include'}", "-c", str(src), "-o", str(obj)],
+                              capture_output=True, text=True)
+        self.compiles += 1
+        res = ("ok", obj) if proc.returncode == 0 else ("build_error", proc.stderr[-3000:])
+        if len(self.objects) >= self.KEEP_OBJECTS:  # forget the oldest object
+            kind, old = self.objects.pop(next(iter(self.objects)))
+            if kind == "ok":
+                Path(old).unlink(missing_ok=True)
+        self.objects[h] = res
+        return res
 
     def _build(self, gen: Path) -> tuple[str, object]:
         srcs = sorted(gen.glob("*.c")) + sorted(gen.glob("*.h"))
-        h = hashlib.sha256(b"".join(p.name.encode() + b"\0" + p.read_bytes() for p in srcs)).hexdigest()[:20]
+        h = self._hash(*(p.name.encode() + b"\0" + p.read_bytes() for p in srcs))
         if h in self.built:
             return self.built[h]
-        exe = self.dir / f"model_{h}"
-        cmd = [*GCC, f"-I{gen}", f"-I{TINYNN / 'include'}", *map(str, sorted(gen.glob("*.c"))), str(HARNESS),
-               *map(str, self.kernels), "-o", str(exe)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        headers = b"\0".join(p.name.encode() + b"\0" + p.read_bytes() for p in sorted(gen.glob("*.h")))
+        objs = []
+        res = None
+        for src in [*sorted(gen.glob("*.c")), HARNESS]:
+            kind, val = self._object(src, gen, headers)
+            if kind != "ok":
+                res = (kind, val)
+                break
+            objs.append(val)
+        if res is None:
+            exe = self.dir / f"model_{h}"
+            proc = subprocess.run([*GCC, *map(str, objs), *map(str, self.kernels), "-o", str(exe)],
+                                  capture_output=True, text=True)
+            res = ("ok", exe) if proc.returncode == 0 else ("build_error", proc.stderr[-3000:])
         self.builds += 1
-        res = ("ok", exe) if proc.returncode == 0 else ("build_error", proc.stderr[-3000:])
         if len(self.built) >= self.KEEP:  # forget the oldest build
             old = next(iter(self.built))
             kind, old_exe = self.built.pop(old)

@@ -163,7 +163,7 @@ def _flags(artifact_dir: Path) -> list[str]:
 
 def fuzz(exe: Path, work_corpus: Path, seeds: Path | None = None, seconds: int | None = None,
          runs: int | None = None, seed: int = 0, artifact_dir: Path | None = None, nice: int = 0) -> FuzzResult:
-    """Run a target for `seconds` or `runs` executions, growing `work_corpus`
+    """Run a target for `seconds` or `runs` executions (both: whichever comes first), growing `work_corpus`
     (seeded from `seeds`). A crash, leak, hang or out-of-memory leaves its
     input in `artifact_dir` and makes the result not ok."""
     name = Path(exe).name.removeprefix("fuzz_")
@@ -172,7 +172,7 @@ def fuzz(exe: Path, work_corpus: Path, seeds: Path | None = None, seconds: int |
     artifact_dir = Path(artifact_dir or work_corpus.parent / f"{name}_artifacts")
     artifact_dir.mkdir(parents=True, exist_ok=True)
     before = set(artifact_dir.iterdir())
-    limit = [f"-max_total_time={seconds}"] if seconds is not None else [f"-runs={runs}"]
+    limit = ([f"-max_total_time={seconds}"] if seconds is not None else []) + ([f"-runs={runs}"] if runs else [])
     cmd = [str(exe), *_flags(artifact_dir), *limit, f"-seed={seed}", str(work_corpus)]
     if seeds is not None and Path(seeds).is_dir():
         cmd.append(str(seeds))

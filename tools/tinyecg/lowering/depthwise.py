@@ -1,5 +1,7 @@
-"""DEPTHWISE_CONV_2D: 1 x k kernels with depth multiplier 1 to tnn_dwconv1d_s8
-when the TNN_F_FAST bound holds, everything else to tnn_depthwise_conv_s8."""
+"""DEPTHWISE_CONV_2D: when the TNN_F_FAST bound holds and the depth multiplier
+and dilation are 1, 1 x k kernels over rows to tnn_dwconv1d_s8 and the other
+kernels to tnn_dwconv2d_s8; everything else to the reference
+tnn_depthwise_conv_s8."""
 
 from __future__ import annotations
 
@@ -31,6 +33,9 @@ def lower_depthwise_conv_2d(cx: Context, op: Op, name: str) -> Layer:
     taps = w.data.reshape(kh * kw, oc).astype(np.int64)  # [tap][channel]
     one_d = (kh == 1 and dm == 1 and o["dilation_w"] == 1 and o["stride_h"] == 1 and pad_t == 0
              and oh == ih and max(n * ih, iw, ow, oc) <= I16 and max(kw, o["stride_w"], pad_l) <= 127)
+    two_d = (dm == 1 and o["dilation_h"] == 1 and o["dilation_w"] == 1
+             and max(n, ih, iw, oh, ow, oc) <= I16
+             and max(kh, kw, o["stride_h"], o["stride_w"], pad_t, pad_l) <= 127)
     folded = wrap_i32(bias - zp_in * taps.sum(axis=0))
     if one_d and fast_ok(folded, taps.T, shift):
         layer = Layer(op=op, name=name, kernel="tnn_dwconv1d_s8", ptype="tnn_dwconv1d_params")
@@ -39,6 +44,19 @@ def lower_depthwise_conv_2d(cx: Context, op: Op, name: str) -> Layer:
         layer.fields = [
             ("rows", n * ih), ("in_w", iw), ("out_w", ow), ("channels", oc),
             ("kernel", kw), ("stride", o["stride_w"]), ("pad", pad_l),
+            ("input_zero_point", zp_in), ("output_zero_point", zp_out),
+            ("act_min", lo), ("act_max", hi),
+            ("flags", "TNN_F_FAST"),
+            ("chan", fmt),
+        ]
+    elif two_d and fast_ok(folded, taps.T, shift):
+        layer = Layer(op=op, name=name, kernel="tnn_dwconv2d_s8", ptype="tnn_dwconv2d_params")
+        chan, fmt = chan_table(f"{name}_chan", folded, mult, shift, "bias - zp_in * sum(filter)")
+        layer.data_arrays = [CArray(f"{name}_filter", "int8_t", w.data, f"filter [{kh}][{kw}][{oc}]"), chan]
+        layer.fields = [
+            ("batches", n), ("in_h", ih), ("in_w", iw), ("out_h", oh), ("out_w", ow), ("channels", oc),
+            ("kernel_h", kh), ("kernel_w", kw), ("stride_h", o["stride_h"]), ("stride_w", o["stride_w"]),
+            ("pad_top", pad_t), ("pad_left", pad_l),
             ("input_zero_point", zp_in), ("output_zero_point", zp_out),
             ("act_min", lo), ("act_max", hi),
             ("flags", "TNN_F_FAST"),

@@ -41,6 +41,22 @@ def chan_table(name: str, bias, mult, shift, comment: str) -> tuple[CArray, str]
     return arr, f"{{{nbytes}, {bits}, {base}}}"
 
 
+def row_table(name: str, bias, mult, shift, comment: str) -> CArray:
+    """tnn_fc_s8's per-row constants: three int32 per row {bias, multiplier,
+    l1 | r << 8 | (r > 0) << 16}, l1 = max(shift, 0) + 1, r = max(-shift, 0)
+    (requantization without decoding a channel table record)."""
+    bias = np.asarray(bias, dtype=np.int64).reshape(-1)
+    mult = np.asarray(mult, dtype=np.int64).reshape(-1)
+    shift = np.asarray(shift, dtype=np.int64).reshape(-1)
+    l1, r = np.maximum(shift, 0) + 1, np.maximum(-shift, 0)
+    if l1.max() > 255 or r.max() > 31:
+        raise TinyEcgError(f"{name}: shifts {int(shift.min())}..{int(shift.max())} out of range")
+    mult = np.where(mult >= 1 << 31, mult - (1 << 32), mult)  # as int32
+    rows = np.stack([bias, mult, l1 | (r << 8) | ((r > 0).astype(np.int64) << 16)], axis=1)
+    return CArray(name, "int32_t", rows.reshape(-1),
+                  f"{comment}; per row: bias, multiplier, l1 | r << 8 | (r > 0) << 16")
+
+
 def pair_layout(w2d: np.ndarray) -> np.ndarray:
     """tnn_conv1d_s8 filter order: output channels in pairs, the pair's taps
     in interleaved groups of four, then each channel's leftover taps; an odd
@@ -56,6 +72,30 @@ def pair_layout(w2d: np.ndarray) -> np.ndarray:
     if oc % 2:
         parts.append(w2d[-1])
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def quad_layout(w2d: np.ndarray) -> np.ndarray:
+    """tnn_fc_s8 filter order: rows padded with zeros to a multiple of four
+    taps; rows in quads, a quad's rows interleaved in groups of four bytes;
+    the rows past the last quad plain (padded)."""
+    oc, n = w2d.shape
+    d4 = (n + 3) & ~3
+    w = np.zeros((oc, d4), dtype=np.int64)
+    w[:, :n] = w2d
+    q = oc & ~3
+    quads = w[:q].reshape(q // 4, 4, d4 // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
+    return np.concatenate([quads, w[q:].reshape(-1)])
+
+
+def pair4_layout(w2d: np.ndarray) -> np.ndarray:
+    """tnn_conv2d_s8 filter order: taps padded with zeros to a multiple of
+    four, an odd out_c padded with a zero channel, channel pairs interleaved
+    in groups of four taps."""
+    oc, n = w2d.shape
+    l4, oc2 = (n + 3) & ~3, oc + (oc & 1)
+    w = np.zeros((oc2, l4), dtype=np.int64)
+    w[:oc, :n] = w2d
+    return w.reshape(oc2 // 2, 2, l4 // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
 
 
 def fast_bound(bias, w2d: np.ndarray, shift) -> np.ndarray:

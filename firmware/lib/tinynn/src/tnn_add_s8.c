@@ -5,6 +5,7 @@
  */
 #include "tinynn.h"
 #include "tnn_fixedpoint.h"
+#include "tnn_internal.h"
 
 static int32_t mul_smaller_than_one(int32_t x, int32_t multiplier, int32_t shift)
 {
@@ -12,11 +13,81 @@ static int32_t mul_smaller_than_one(int32_t x, int32_t multiplier, int32_t shift
     return tnn_rounding_divide_by_pot(tnn_sat_round_doubling_high_mul(x, multiplier), -shift);
 }
 
+/*
+ * The same integers for inputs of the same shape (residual ADD), without the
+ * 64-bit division. With left_shift 20 and |v| = |x + offset| <= 255 every
+ * intermediate is small enough for the rounding-high-word shortcut to be
+ * exact (no per-layer proof needed):
+ *  - SaturatingRoundingDoublingHighMul(v * 2^20, m) = (v * 2^21 * m + 2^31) >> 32
+ *    (gemmlowp's nudge and truncating division give the floor of x*m/2^31
+ *    + 1/2 for either sign, v * 2^21 < 2^29 does not overflow and the
+ *    saturating case INT32_MIN * INT32_MIN cannot occur);
+ *  - RoundingDivideByPOT(t, r) = (t - [t < 0 and r > 0] + 2^(r-1)) >> r;
+ *  - each scaled input is below 2^28 in magnitude, so 2 * (sum) < 2^30 and
+ *    the output multiply takes the same form.
+ * On the DSP path the high words are SMMULR; elsewhere a 32x32->64 multiply.
+ */
+typedef struct {
+    int32_t m, negmask, half, r;
+} add_rq;
+
+static inline void add_rq_init(add_rq *q, int32_t multiplier, int32_t shift)
+{
+    q->m = multiplier;
+    q->r = -shift;
+    q->negmask = q->r > 0 ? INT32_MIN : 0;
+    q->half = q->r > 0 ? (int32_t)(1u << (q->r - 1)) : 0;
+}
+
+/* RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x2 / 2, m), r). */
+TNN_INLINE int32_t add_scale(int32_t x2, const add_rq *q)
+{
+#if TNN_DSP
+    int32_t t = tnn_smmulr(x2, q->m);
+#else
+    int32_t t = (int32_t)(((int64_t)x2 * q->m + ((int64_t)1 << 31)) >> 32);
+#endif
+    t += (t & q->negmask) >> 31;
+    return (t + q->half) >> q->r;
+}
+
+static void add_flat(const tnn_add_params *p, const int8_t *a, const int8_t *b, int8_t *out,
+                     int32_t n)
+{
+    add_rq q1, q2, qo;
+    add_rq_init(&q1, p->input1_multiplier, p->input1_shift);
+    add_rq_init(&q2, p->input2_multiplier, p->input2_shift);
+    add_rq_init(&qo, p->output_multiplier, p->output_shift);
+    /* (x + offset) * 2^21 = x * 2^21 + offset * 2^21 */
+    const int32_t off1 = (int32_t)((uint32_t)p->input1_offset << 21);
+    const int32_t off2 = (int32_t)((uint32_t)p->input2_offset << 21);
+    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
+    for (int32_t i = 0; i < n; i++) {
+        const int32_t x = add_scale((int32_t)((uint32_t)(int32_t)a[i] << 21) + off1, &q1);
+        const int32_t y = add_scale((int32_t)((uint32_t)(int32_t)b[i] << 21) + off2, &q2);
+        const int32_t v = add_scale((int32_t)((uint32_t)(x + y) << 1), &qo) + zp;
+        out[i] = (int8_t)tnn_clamp(v, lo, hi);
+    }
+}
+
 int tnn_add_s8(const tnn_add_params *p, const int8_t *input1, const int8_t *input2,
                int8_t *output)
 {
     if (p == 0 || input1 == 0 || input2 == 0 || output == 0) {
         return TNN_ERR_ARG;
+    }
+    /* both inputs dense in the output's shape: one flat loop */
+    if (p->left_shift == 20 && p->input1_shift <= 0 && p->input2_shift <= 0 && p->output_shift <= 0) {
+        int32_t n = 1, dense = 1;
+        for (int32_t i = 3; i >= 0; i--) {
+            const int32_t want = p->out_dims[i] > 1 ? n : 0;
+            dense = dense && p->in1_strides[i] == want && p->in2_strides[i] == want;
+            n *= p->out_dims[i];
+        }
+        if (dense) {
+            add_flat(p, input1, input2, output, n);
+            return TNN_OK;
+        }
     }
     for (int32_t i0 = 0; i0 < p->out_dims[0]; i0++) {
         for (int32_t i1 = 0; i1 < p->out_dims[1]; i1++) {
