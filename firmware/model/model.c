@@ -15,7 +15,7 @@
 #include "tinynn.h"
 
 /* Weights and biases (model_data.c). */
-extern const int8_t l01_fc_filter[128];
+extern const int8_t l01_fc_filter[128] __attribute__((aligned(4)));
 extern const uint8_t l01_fc_chan[112];
 extern const int8_t l02_conv_filter[56];
 extern const uint8_t l02_conv_chan[48];
@@ -25,9 +25,9 @@ extern const int8_t l06_conv_filter[2560];
 extern const uint8_t l06_conv_chan[224];
 extern const int8_t l08_conv_filter[5120];
 extern const uint8_t l08_conv_chan[224];
-extern const int8_t l12_fc_filter[1536];
+extern const int8_t l12_fc_filter[1536] __attribute__((aligned(4)));
 extern const uint8_t l12_fc_chan[224];
-extern const int8_t l13_fc_filter[128];
+extern const int8_t l13_fc_filter[128] __attribute__((aligned(4)));
 extern const uint8_t l13_fc_chan[28];
 
 /*
@@ -49,22 +49,28 @@ static union {
 } arena;
 
 /*
+ * Kernel scratch, 96 bytes (outside the arena; one layer
+ * runs at a time): the largest size query (tinynn.h) of the layers using it.
+ * Each layer's query is checked against it at compile time below.
+ */
+static union {
+    int32_t align;
+    int8_t bytes[96];
+} scratch;
+
+/*
  * operator #0: FULLY_CONNECTED RELU
  *   in    t1 int8[1, 8] scale 0.0147977937 zp -128
  *   const t18 int8[16, 8] per-channel (16 scales, axis 0)
  *   const t17 int32[16] per-channel (16 scales, axis 0)
  *   out   t19 int8[1, 16] scale 0.0341348127 zp -128
+ * kernel: tnn_fc_s8: TNN_F_FAST proven (|acc| * 2^(lshift+1) < 2^31)
  */
-static const tnn_conv1d_params l01_fc = {
-    .rows = 1,
-    .in_w = 1,
-    .in_c = 8,
-    .out_w = 1,
+typedef char l01_fc_scratch_fits[(TNN_FC_S8_SCRATCH(8)) <= 96 ? 1 : -1];
+static const tnn_fc_params l01_fc = {
+    .batches = 1,
+    .depth = 8,
     .out_c = 16,
-    .kernel = 1,
-    .stride = 1,
-    .pad = 0,
-    .pool = 1,
     .input_zero_point = -128,
     .output_zero_point = -128,
     .act_min = -128,
@@ -84,6 +90,7 @@ static const tnn_conv1d_params l01_fc = {
  *   const t16 int8[8, 1, 7, 1] per-channel (8 scales, axis 0)
  *   const t15 int32[8] per-channel (8 scales, axis 0)
  *   out   t21 int8[1, 1, 128, 8] scale 0.0237025209 zp -128
+ * kernel: tnn_conv1d_s8: a 1 x k kernel over rows, TNN_F_FAST proven
  *   + fused operator #3 MAX_POOL_2D (l03_maxpool)
  */
 static const tnn_conv1d_params l02_conv = {
@@ -117,6 +124,7 @@ static const tnn_conv1d_params l02_conv = {
  *   const t14 int8[16, 1, 5, 8] per-channel (16 scales, axis 0)
  *   const t13 int32[16] per-channel (16 scales, axis 0)
  *   out   t23 int8[1, 1, 64, 16] scale 0.045184914 zp -128
+ * kernel: tnn_conv1d_s8: a 1 x k kernel over rows, TNN_F_FAST proven
  *   + fused operator #5 MAX_POOL_2D (l05_maxpool)
  */
 static const tnn_conv1d_params l04_conv = {
@@ -150,6 +158,7 @@ static const tnn_conv1d_params l04_conv = {
  *   const t12 int8[32, 1, 5, 16] per-channel (32 scales, axis 0)
  *   const t11 int32[32] per-channel (32 scales, axis 0)
  *   out   t25 int8[1, 1, 32, 32] scale 0.0654932335 zp -128
+ * kernel: tnn_conv1d_s8: a 1 x k kernel over rows, TNN_F_FAST proven
  *   + fused operator #7 MAX_POOL_2D (l07_maxpool)
  */
 static const tnn_conv1d_params l06_conv = {
@@ -183,6 +192,7 @@ static const tnn_conv1d_params l06_conv = {
  *   const t10 int8[32, 1, 5, 32] per-channel (32 scales, axis 0)
  *   const t9 int32[32] per-channel (32 scales, axis 0)
  *   out   t27 int8[1, 1, 16, 32] scale 0.103685372 zp -128
+ * kernel: tnn_conv1d_s8: a 1 x k kernel over rows, TNN_F_FAST proven
  *   + fused operator #9 MAX_POOL_2D (l09_maxpool)
  *   + fused operator #11 MEAN (l10_mean)
  */
@@ -248,17 +258,13 @@ static const tnn_concat_params l11_concat = {
  *   const t8 int8[32, 48] per-channel (32 scales, axis 0)
  *   const t7 int32[32] per-channel (32 scales, axis 0)
  *   out   t32 int8[1, 32] scale 0.0274745263 zp -128
+ * kernel: tnn_fc_s8: TNN_F_FAST proven (|acc| * 2^(lshift+1) < 2^31)
  */
-static const tnn_conv1d_params l12_fc = {
-    .rows = 1,
-    .in_w = 1,
-    .in_c = 48,
-    .out_w = 1,
+typedef char l12_fc_scratch_fits[(TNN_FC_S8_SCRATCH(48)) <= 96 ? 1 : -1];
+static const tnn_fc_params l12_fc = {
+    .batches = 1,
+    .depth = 48,
     .out_c = 32,
-    .kernel = 1,
-    .stride = 1,
-    .pad = 0,
-    .pool = 1,
     .input_zero_point = -128,
     .output_zero_point = -128,
     .act_min = -128,
@@ -273,17 +279,13 @@ static const tnn_conv1d_params l12_fc = {
  *   const t6 int8[4, 32] per-channel (4 scales, axis 0)
  *   const t5 int32[4] per-channel (4 scales, axis 0)
  *   out   t33 int8[1, 4] scale 0.0795845315 zp 9
+ * kernel: tnn_fc_s8: TNN_F_FAST proven (|acc| * 2^(lshift+1) < 2^31)
  */
-static const tnn_conv1d_params l13_fc = {
-    .rows = 1,
-    .in_w = 1,
-    .in_c = 32,
-    .out_w = 1,
+typedef char l13_fc_scratch_fits[(TNN_FC_S8_SCRATCH(32)) <= 96 ? 1 : -1];
+static const tnn_fc_params l13_fc = {
+    .batches = 1,
+    .depth = 32,
     .out_c = 4,
-    .kernel = 1,
-    .stride = 1,
-    .pad = 0,
-    .pool = 1,
     .input_zero_point = -128,
     .output_zero_point = 9,
     .act_min = -128,
@@ -309,7 +311,7 @@ int model_invoke(const int8_t *in, int8_t *out)
 {
     int rc = 0;
     { /* l01_fc: operator #0 FULLY_CONNECTED */
-        rc |= tnn_conv1d_s8(&l01_fc, in + 128, l01_fc_filter, l01_fc_chan, arena.bytes + 1024, 0);
+        rc |= tnn_fc_s8(&l01_fc, in + 128, l01_fc_filter, l01_fc_chan, arena.bytes + 1024, scratch.bytes);
     }
     /* operator #1 RESHAPE: view, no code */
     { /* l02_conv: operator #2 CONV_2D */
@@ -335,10 +337,10 @@ int model_invoke(const int8_t *in, int8_t *out)
         rc |= tnn_concat_s8(&l11_concat, l11_concat_in, arena.bytes + 0);
     }
     { /* l12_fc: operator #13 FULLY_CONNECTED */
-        rc |= tnn_conv1d_s8(&l12_fc, arena.bytes + 0, l12_fc_filter, l12_fc_chan, arena.bytes + 48, 0);
+        rc |= tnn_fc_s8(&l12_fc, arena.bytes + 0, l12_fc_filter, l12_fc_chan, arena.bytes + 48, scratch.bytes);
     }
     { /* l13_fc: operator #14 FULLY_CONNECTED */
-        rc |= tnn_conv1d_s8(&l13_fc, arena.bytes + 48, l13_fc_filter, l13_fc_chan, arena.bytes + 0, 0);
+        rc |= tnn_fc_s8(&l13_fc, arena.bytes + 48, l13_fc_filter, l13_fc_chan, arena.bytes + 0, scratch.bytes);
     }
     { /* l14_softmax: operator #15 SOFTMAX */
         rc |= tnn_softmax_s8(&l14_softmax, arena.bytes + 0, arena.bytes + 4);

@@ -44,6 +44,20 @@ for i, (stride, dil, pad, act, pc) in enumerate([
          lambda a=(i, h, w, cin, cout, kh, kw, stride, dil, pad, act, pc): tfm.conv2d(*a[:11], per_channel=a[11]),
          ["CONV_2D"], padding=pad, per_channel=pc)
 
+# tnn_conv2d_s8 (im2col matrix multiply): first layers over 1-3 channels,
+# 3x3 stride 2, 1x1 pointwise over several rows, odd channel counts, taps not
+# a multiple of 4, an odd pixel count
+for i, (h, w, cin, cout, kh, kw, stride, pad, act, pc) in enumerate([
+    (7, 9, 3, 5, 3, 3, (2, 2), "SAME", "RELU", True),
+    (11, 5, 1, 6, 5, 2, (2, 1), "VALID", "RELU6", True),
+    (3, 5, 7, 9, 1, 1, (1, 1), "VALID", "RELU", True),
+    (5, 7, 6, 4, 1, 1, (2, 2), "SAME", "NONE", False),
+    (4, 6, 2, 3, 3, 2, (1, 1), "SAME", "NONE", True),
+]):
+    case(f"conv2d-{i}-{h}x{w}x{cin}-k{kh}x{kw}-s{stride[0]}{stride[1]}-{pad}-{act}-{'pc' if pc else 'pt'}",
+         lambda a=(i + 50, h, w, cin, cout, kh, kw, stride, (1, 1), pad, act, pc): tfm.conv2d(*a[:11], per_channel=a[11]),
+         ["CONV_2D"], padding=pad, per_channel=pc)
+
 # DEPTHWISE_CONV_2D: depth multiplier, strides, dilation, padding, activations
 for i, (mult, stride, dil, pad, act) in enumerate([
     (1, (1, 1), (1, 1), "SAME", "RELU"),
@@ -97,6 +111,7 @@ for i, (shape, units, act, pc) in enumerate([
     ((1, 33), 7, "NONE", False),
     ((1, 4, 12), 3, "RELU6", True),
     ((1, 3, 10), 6, "NONE", False),
+    ((1, 64), 14, "RELU", True),
 ]):
     case(f"fc-{i}-{'x'.join(map(str, shape))}-u{units}-{act}-{'pc' if pc else 'pt'}",
          lambda a=(i + 200, shape, units, act, pc): tfm.dense(*a[:4], per_channel=a[4]),

@@ -58,6 +58,11 @@ class Program:
         return sum(layer.src_bytes for layer in self.layers)
 
     @property
+    def scratch_bytes(self) -> int:
+        """The kernels' shared scratch (one layer runs at a time), outside the arena."""
+        return max([layer.scratch[1] for layer in self.steps if layer.scratch] + [0])
+
+    @property
     def steps(self) -> list[Layer]:
         """Layers that emit a kernel call, in order."""
         return [layer for layer in self.layers if layer.kernel and not layer.fused_into]
@@ -175,6 +180,7 @@ def render(prog: Program, profile: bool = False) -> dict[str, str]:
         subst = {f"IN{k}": addr(t, layer) for k, t in enumerate(layer.reads) if t >= 0 and f"IN{k}" in used}
         subst["OUT0"] = addr(layer.writes[0], layer)
         subst["MEAN"] = f"&{layer.extra_structs[0][1]}" if layer.extra_structs else "0"
+        subst["SCRATCH"] = "scratch.bytes" if layer.scratch else "0"
         args = [subst.get(a, a) for a in layer.args]
         pre = []
         for s in layer.pre:
@@ -224,6 +230,7 @@ def render(prog: Program, profile: bool = False) -> dict[str, str]:
         "profile": profile,
         "steps": prog.steps,
         "arena_alloc": max(prog.arena_bytes, ARENA_ALIGN),
+        "scratch_bytes": prog.scratch_bytes,
     }
     return {name: env.get_template(name + ".j2").render(**ctx) for name in GENERATED_FILES}
 

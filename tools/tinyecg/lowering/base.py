@@ -19,6 +19,11 @@ class CArray:
     ctype: str  # "int8_t" / "int32_t" / "uint8_t"
     values: np.ndarray
     comment: str = ""
+    align: int = 0  # byte alignment the kernel's word loads rely on (0: the type's)
+
+    @property
+    def attr(self) -> str:
+        return f" __attribute__((aligned({self.align})))" if self.align else ""
 
     def lines(self) -> list[str]:
         per = 16 if self.ctype in ("int8_t", "uint8_t") else 8
@@ -56,6 +61,9 @@ class Layer:
     # block with that input, the output at the block's start and the input at
     # +delta (lowering/fusion.py proves the call never overwrites what it still reads)
     overlap: tuple[int, int, int] | None = None
+    # kernel scratch (the SCRATCH argument): (C size expression from the kernel's
+    # size macro in tinynn.h, the same size in bytes as the generator computes it)
+    scratch: tuple[str, int] | None = None
 
     def set_field(self, key: str, value) -> None:
         for i, (k, _) in enumerate(self.fields):

@@ -1,15 +1,38 @@
-"""FULLY_CONNECTED: a 1-D convolution with in_w = k = 1 (tnn_conv1d_s8) when
-the TNN_F_FAST bound holds, else the general tnn_conv_s8."""
+"""FULLY_CONNECTED: tnn_fc_s8 (rows in quads, the input unpacked once per
+batch) when the TNN_F_FAST bound holds, else the general tnn_conv_s8."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..tflite_import import Op
-from .base import Context, Layer
-from .conv import conv1d_layer, conv_generic
-from .layout import I16, fast_ok, requant_stats
+from .base import CArray, Context, Layer
+from .conv import conv_generic
+from .layout import I16, chan_table, fast_ok, quad_layout, requant_stats
 from .quant import activation_range, channel_multipliers, per_tensor_fc_multiplier, wrap_i32
+
+
+def fc_scratch(depth: int) -> int:
+    """TNN_FC_S8_SCRATCH(depth) (tinynn.h): the input as halfword pairs."""
+    return 2 * ((depth + 3) & ~3)
+
+
+def fc_layer(op: Op, name: str, batches, depth, oc, zp_in, zp_out, lo, hi, w2d, folded, mult, shift) -> Layer:
+    layer = Layer(op=op, name=name, kernel="tnn_fc_s8", ptype="tnn_fc_params")
+    chan, fmt = chan_table(f"{name}_chan", folded, mult, shift, "bias - zp_in * sum(weights)")
+    layer.data_arrays = [
+        CArray(f"{name}_filter", "int8_t", quad_layout(w2d),
+               f"weights [{oc}][{depth}] padded to a multiple of 4, rows in quads interleaved by 4", align=4),
+        chan,
+    ]
+    layer.fields = [
+        ("batches", batches), ("depth", depth), ("out_c", oc),
+        ("input_zero_point", zp_in), ("output_zero_point", zp_out),
+        ("act_min", lo), ("act_max", hi), ("flags", "TNN_F_FAST"), ("chan", fmt),
+    ]
+    layer.args = ["IN0", f"{name}_filter", f"{name}_chan", "OUT0", "SCRATCH"]
+    layer.scratch = (f"TNN_FC_S8_SCRATCH({depth})", fc_scratch(depth))
+    return layer
 
 
 def lower_fully_connected(cx: Context, op: Op, name: str) -> Layer:
@@ -34,13 +57,15 @@ def lower_fully_connected(cx: Context, op: Op, name: str) -> Layer:
     folded = wrap_i32(bias - zp_in * w2d.sum(axis=1))
     lo, hi = activation_range(op.options["activation"], y)
     if max(batches, depth, oc) <= I16 and fast_ok(folded, w2d, shift):
-        layer = conv1d_layer(op, name, batches, 1, depth, 1, oc, 1, 1, 0,
-                             zp_in, zp_out, lo, hi, w2d, folded, mult, shift)
+        layer = fc_layer(op, name, batches, depth, oc, zp_in, zp_out, lo, hi, w2d, folded, mult, shift)
+        why = "tnn_fc_s8: TNN_F_FAST proven (|acc| * 2^(lshift+1) < 2^31)"
     else:
+        why = "tnn_conv_s8 (reference): the TNN_F_FAST bound does not hold"
         layer = conv_generic(op, name, (batches, 1, 1, depth), (batches, 1, 1, oc), 1, 1, 1, 1, 1, 1,
                              0, 0, zp_in, zp_out, lo, hi, w2d, folded, mult, shift,
                              f"weights [{oc}][{depth}]")
     cx.header(op, layer, op.options["activation"])
+    layer.comment.append(f"kernel: {why}")
     layer.macs = batches * oc * depth
     cx.count_weights(op, layer, w, oc)
     layer.requant = requant_stats(folded, w2d, mult, shift)

@@ -76,14 +76,18 @@ def _field(layer: Layer, key: str) -> int:
     return int(layer.get_field(key))
 
 
+def _dims(v: str) -> list[int]:
+    return [int(d) for d in str(v).strip("{}").split(",")]
+
+
 def _dw_pw_pair(layers: list[Layer], pw: Layer, root_of, out_roots, bufs) -> Layer | None:
-    """The tnn_dwconv2d_s8 layer whose output only this 1x1 tnn_conv1d_s8 layer
-    reads, when the two can run row by row (tnn_dwconv2d_pw_s8)."""
-    if pw.kernel != "tnn_conv1d_s8" or pw.fused_kinds or pw.fused_into:
+    """The tnn_dwconv2d_s8 layer whose output only this 1x1 tnn_conv2d_s8
+    layer reads, when the two can run row by row (tnn_dwconv2d_pw_s8)."""
+    if pw.kernel != "tnn_conv2d_s8" or pw.fused_kinds or pw.fused_into:
         return None
     f = dict(pw.fields)
-    if (int(f["kernel"]), int(f["stride"]), int(f["pad"])) != (1, 1, 0) or int(f.get("pool", 1)) > 1 or \
-            int(f["in_w"]) != int(f["out_w"]):
+    if (int(f["kernel_h"]), int(f["kernel_w"]), int(f["stride_h"]), int(f["stride_w"]),
+            int(f["pad_top"]), int(f["pad_left"])) != (1, 1, 1, 1, 0, 0):
         return None
     x = root_of[pw.reads[0]]
     live = [l for l in layers if l.kernel and not l.fused_into]
@@ -96,8 +100,7 @@ def _dw_pw_pair(layers: list[Layer], pw: Layer, root_of, out_roots, bufs) -> Lay
         return None
     if root_of[dw.reads[0]] not in bufs:
         return None  # a graph input: not in the arena, nothing to share
-    if int(f["rows"]) != _field(dw, "out_h") or int(f["in_w"]) != _field(dw, "out_w") or \
-            int(f["in_c"]) != _field(dw, "channels"):
+    if _dims(f["input"]) != [1, _field(dw, "out_h"), _field(dw, "out_w"), _field(dw, "channels")]:
         return None
     return dw
 
@@ -113,18 +116,23 @@ def _fuse_dw_pw(dw: Layer, pw: Layer, graph: Graph) -> None:
     The row buffer follows the block."""
     oh, sh, pt = _field(dw, "out_h"), _field(dw, "stride_h"), _field(dw, "pad_top")
     wx = _field(dw, "in_w") * _field(dw, "channels")
-    wy = int(pw.get_field("out_w")) * int(pw.get_field("out_c"))
+    out = _dims(pw.get_field("output"))
+    wy = out[2] * out[3]
     delta = max([0] + [(y + 1) * wy - max(0, (y + 1) * sh - pt) * wx for y in range(oh - 1)])
     delta = memplan.aligned(delta)
     x_bytes = graph.tensors[dw.reads[0]].nbytes
     y_bytes = graph.tensors[pw.writes[0]].nbytes
     row_off = memplan.aligned(max(y_bytes, delta + x_bytes))
     row_bytes = _field(dw, "out_w") * _field(dw, "channels")
-    pw_fields = [(k, 1 if k == "rows" else v) for k, v in pw.fields]
-    dw.extra_structs.append(("tnn_conv1d_params", f"{pw.name}_row", pw_fields))
+    one_row = {"input": "{1, 1, %d, %d}" % (_field(dw, "out_w"), _field(dw, "channels")),
+               "output": "{1, 1, %d, %d}" % (out[2], out[3])}
+    pw_fields = [(k, one_row.get(k, v)) for k, v in pw.fields]
+    dw.extra_structs.append(("tnn_conv2d_params", f"{pw.name}_row", pw_fields))
     dw.kernel = "tnn_dwconv2d_pw_s8"
     dw.pre = dw.pre + [f"int8_t *const row = OUT0 + {row_off}; /* {row_bytes} bytes after the block */"]
-    dw.args = ["IN0", dw.args[1], dw.args[2], f"&{pw.name}_row", pw.args[1], pw.args[2], "row", "OUT0"]
+    dw.args = ["IN0", dw.args[1], dw.args[2], f"&{pw.name}_row", pw.args[1], pw.args[2], "row", "OUT0",
+               "SCRATCH"]
+    dw.scratch = pw.scratch
     dw.writes = list(pw.writes)
     dw.overlap = (dw.reads[0], delta, row_off + row_bytes)
     pw.fused_into = dw.name

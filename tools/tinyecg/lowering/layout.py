@@ -58,6 +58,30 @@ def pair_layout(w2d: np.ndarray) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
+def quad_layout(w2d: np.ndarray) -> np.ndarray:
+    """tnn_fc_s8 filter order: rows padded with zeros to a multiple of four
+    taps; rows in quads, a quad's rows interleaved in groups of four bytes;
+    the rows past the last quad plain (padded)."""
+    oc, n = w2d.shape
+    d4 = (n + 3) & ~3
+    w = np.zeros((oc, d4), dtype=np.int64)
+    w[:, :n] = w2d
+    q = oc & ~3
+    quads = w[:q].reshape(q // 4, 4, d4 // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
+    return np.concatenate([quads, w[q:].reshape(-1)])
+
+
+def pair4_layout(w2d: np.ndarray) -> np.ndarray:
+    """tnn_conv2d_s8 filter order: taps padded with zeros to a multiple of
+    four, an odd out_c padded with a zero channel, channel pairs interleaved
+    in groups of four taps."""
+    oc, n = w2d.shape
+    l4, oc2 = (n + 3) & ~3, oc + (oc & 1)
+    w = np.zeros((oc2, l4), dtype=np.int64)
+    w[:oc, :n] = w2d
+    return w.reshape(oc2 // 2, 2, l4 // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
+
+
 def fast_bound(bias, w2d: np.ndarray, shift) -> np.ndarray:
     """Per channel, the largest |acc| * 2^(left shift + 1) the channel can reach
     (|bias| + 128 * sum|w|: inputs and padded taps are int8)."""

@@ -37,9 +37,9 @@ enum { ECG_RH_HR = 1, ECG_RH_RUN = 2, ECG_RH_AF_ON = 3, ECG_RH_AF_OFF = 4, ECG_R
 #define ECG_RH_AF_OFF_Q8 24
 #define ECG_RH_AF_PAUSE_X16 24              /* RR > 1.5 x mean of the last 8 RR: a pause */
 #define ECG_RH_REG_LAGS 3                   /* regularity veto: RR(n) vs RR(n-1..3) ... */
-#define ECG_RH_REG_W 16                     /* ... over the last 16 beats ... */
+#define ECG_RH_REG_W 32                     /* ... over the last 32 beats (one 32-bit word) ... */
 #define ECG_RH_REG_TOL_Q8 16                /* ... within 1/16 of their mean ... */
-#define ECG_RH_REG_MIN 8                    /* ... in at least half of them */
+#define ECG_RH_REG_MIN 14                   /* ... in at least 14 of them */
 #define ECG_RH_HRV_WINDOW (300 * ECG_RH_FS)
 #define ECG_RH_NN50 9
 #define ECG_RH_HRV_MIN_NN 2

@@ -8,6 +8,9 @@
 
 #include <string.h>
 
+/* the regularity history of a lag is one uint32_t word: its shift drops the bit that leaves */
+typedef char ecg_rh_reg_w_is_one_word[(ECG_RH_REG_W == 32) ? 1 : -1];
+
 static ecg_rhythm_event_t *emit(ecg_rhythm_event_t *ev, int *n, int32_t kind, int32_t t)
 {
     ecg_rhythm_event_t *e = &ev[(*n)++];
@@ -136,7 +139,7 @@ static void regularity(ecg_rhythm_t *rh, int32_t pre)
             }
         }
         rh->reg_cnt[k] += bit - (int32_t)((rh->reg_bits[k] >> (ECG_RH_REG_W - 1)) & 1u);
-        rh->reg_bits[k] = ((rh->reg_bits[k] << 1) | (uint32_t)bit) & ((1u << ECG_RH_REG_W) - 1u);
+        rh->reg_bits[k] = (rh->reg_bits[k] << 1) | (uint32_t)bit;
         if (rh->reg_cnt[k] >= ECG_RH_REG_MIN) {
             rh->regular = 1;
         }

@@ -150,16 +150,12 @@ int tnn_dwconv2d_row_s8(const tnn_dwconv2d_params *p, int32_t oy, const int8_t *
                         const int8_t *filter, const uint8_t *chan, int8_t *out_row);
 
 /* DEPTHWISE_CONV_2D fused with the 1x1 CONV_2D that reads it (pw: a
- * tnn_conv1d_s8 layer of one row, in_w = dw out_w): per output row the
- * depthwise row into `row` (out_w * channels bytes of scratch), then the
- * pointwise on it into output row oy. The depthwise output never exists
+ * tnn_conv2d_s8 layer of one row, in_w = dw out_w; scratch as that kernel's):
+ * per output row the depthwise row into `row` (out_w * channels bytes), then
+ * the pointwise on it into output row oy. The depthwise output never exists
  * whole, and the generator may place the output over the input's rows that
- * are no longer read (tools/tinyecg/lowering/fusion.py states the bound). */
-int tnn_dwconv2d_pw_s8(const tnn_dwconv2d_params *dw, const int8_t *input, const int8_t *dw_filter,
-                       const uint8_t *dw_chan, const tnn_conv1d_params *pw,
-                       const int8_t *pw_filter, const uint8_t *pw_chan, int8_t *row,
-                       int8_t *output);
-
+ * are no longer read (tools/tinyecg/lowering/fusion.py states the bound).
+ * Declared after tnn_conv2d_params below. */
 /* DEPTHWISE_CONV_2D, general. Filter layout [1][K_h][K_w][C_out],
  * C_out = C_in * depth_multiplier; channel table holds the plain bias. */
 typedef struct {
@@ -262,6 +258,68 @@ typedef struct {
 } tnn_requantize_params;
 
 int tnn_requantize_s8(const tnn_requantize_params *p, const int8_t *input, int8_t *output);
+
+
+/* ---- fully connected and 2-D convolution fast paths (tnn_fc_s8.c,
+ * tnn_conv2d_s8.c) --------------------------------------------------------- */
+
+/*
+ * FULLY_CONNECTED for TNN_F_FAST layers. Filter layout (generation time):
+ * every row padded with zeros to D4 = depth rounded up to a multiple of 4;
+ * rows in quads, a quad's four rows interleaved in groups of four bytes
+ * ([g0 r0][g0 r1][g0 r2][g0 r3][g1 r0]...), the out_c % 4 rows past the last
+ * quad stored plainly; the array 4-byte aligned. Bias folded as for
+ * tnn_conv1d_s8. scratch: TNN_FC_S8_SCRATCH(depth) bytes, 4-byte aligned
+ * (the input as halfword pairs on DSP cores; unused elsewhere).
+ */
+typedef struct {
+    int16_t batches, depth, out_c;
+    int8_t input_zero_point, output_zero_point;
+    int8_t act_min, act_max;
+    uint8_t flags;
+    tnn_chan_fmt chan;
+} tnn_fc_params;
+
+#define TNN_FC_S8_SCRATCH(depth) (2 * (((depth) + 3) & ~3))
+
+int tnn_fc_s8(const tnn_fc_params *p, const int8_t *input, const int8_t *filter,
+              const uint8_t *chan, int8_t *output, void *scratch);
+
+/*
+ * CONV_2D for TNN_F_FAST layers, any kernel and stride, dilation 1 (other
+ * dilations use tnn_conv_s8): first layers, k x k convolutions and 1 x 1
+ * pointwise convolutions as a matrix multiply over im2col columns.
+ * Filter layout (generation time): L = kh * kw * in_c taps per channel in
+ * [kh][kw][in_c] order, padded with zeros to L4 (a multiple of 4); output
+ * channels in pairs (an odd out_c padded with a zero channel), a pair's two
+ * channels interleaved in groups of four taps ([g0 c0][g0 c1][g1 c0]...);
+ * the array 4-byte aligned. Bias folded as for tnn_conv1d_s8.
+ * scratch: TNN_CONV2D_S8_SCRATCH(kh, kw, in_c) bytes, 4-byte aligned (two
+ * columns as halfword pairs and one int8 column on DSP cores, two int8
+ * columns elsewhere).
+ */
+typedef struct {
+    tnn_dims input;
+    tnn_dims output;
+    int16_t kernel_h, kernel_w;
+    int16_t stride_h, stride_w;
+    int16_t pad_top, pad_left;
+    int8_t input_zero_point, output_zero_point;
+    int8_t act_min, act_max;
+    uint8_t flags;
+    tnn_chan_fmt chan;
+} tnn_conv2d_params;
+
+#define TNN_CONV2D_S8_SCRATCH(kh, kw, in_c) (5 * ((((kh) * (kw) * (in_c)) + 3) & ~3))
+
+int tnn_conv2d_s8(const tnn_conv2d_params *p, const int8_t *input, const int8_t *filter,
+                  const uint8_t *chan, int8_t *output, void *scratch);
+
+/* DEPTHWISE_CONV_2D + 1x1 CONV_2D row by row (tnn_dwconv2d_s8.c, see above). */
+int tnn_dwconv2d_pw_s8(const tnn_dwconv2d_params *dw, const int8_t *input, const int8_t *dw_filter,
+                       const uint8_t *dw_chan, const tnn_conv2d_params *pw,
+                       const int8_t *pw_filter, const uint8_t *pw_chan, int8_t *row,
+                       int8_t *output, void *scratch);
 
 #ifdef __cplusplus
 }

@@ -469,19 +469,20 @@ int tnn_dwconv2d_row_s8(const tnn_dwconv2d_params *p, int32_t oy, const int8_t *
 }
 
 int tnn_dwconv2d_pw_s8(const tnn_dwconv2d_params *dw, const int8_t *input, const int8_t *dw_filter,
-                       const uint8_t *dw_chan, const tnn_conv1d_params *pw,
+                       const uint8_t *dw_chan, const tnn_conv2d_params *pw,
                        const int8_t *pw_filter, const uint8_t *pw_chan, int8_t *row,
-                       int8_t *output)
+                       int8_t *output, void *scratch)
 {
-    if (dw == 0 || pw == 0 || row == 0 || output == 0 || pw->rows != 1 ||
-        pw->in_w != dw->out_w || pw->in_c != dw->channels) {
+    if (dw == 0 || pw == 0 || row == 0 || output == 0 || pw->input.n != 1 || pw->input.h != 1 ||
+        pw->input.w != dw->out_w || pw->input.c != dw->channels || pw->kernel_h != 1 ||
+        pw->kernel_w != 1 || pw->stride_w != 1) {
         return TNN_ERR_ARG;
     }
-    const int32_t out_row = pw->out_w * pw->out_c;
+    const int32_t out_row = pw->output.w * pw->output.c;
     int rc = 0;
     for (int32_t oy = 0; oy < dw->out_h; oy++) {
         rc |= tnn_dwconv2d_row_s8(dw, oy, input, dw_filter, dw_chan, row);
-        rc |= tnn_conv1d_s8(pw, row, pw_filter, pw_chan, output + oy * out_row, 0);
+        rc |= tnn_conv2d_s8(pw, row, pw_filter, pw_chan, output + oy * out_row, scratch);
     }
     return rc ? TNN_ERR_ARG : TNN_OK;
 }

@@ -131,17 +131,32 @@ typedef struct {
 
 static inline void tnn_rq_load(const uint8_t *chan, const tnn_chan_fmt *f, int32_t oc, tnn_rq *q)
 {
-    const uint8_t *r = chan + oc * (4 + f->bytes);
-    q->mult = (int32_t)((uint32_t)r[0] | (uint32_t)r[1] << 8 | (uint32_t)r[2] << 16 |
-                        (uint32_t)r[3] << 24);
-    uint64_t u = 0;
-    for (int32_t i = f->bytes - 1; i >= 0; i--) {
-        u = (u << 8) | r[4 + i];
+    const int32_t nb = f->bytes;
+    const uint8_t *r = chan + oc * (4 + nb);
+    uint32_t m;
+    memcpy(&m, r, 4);
+    q->mult = (int32_t)m;
+    int32_t bias, low;
+    if (nb <= 4) {
+        /* the record's last four bytes end with v: an arithmetic shift
+         * sign-extends it (one word load instead of a byte loop) */
+        uint32_t u;
+        memcpy(&u, r + nb, 4);
+        const int32_t v = (int32_t)u >> (32 - 8 * nb);
+        bias = v >> f->bits;
+        low = v & ((1 << f->bits) - 1);
+    } else {
+        uint64_t u = 0;
+        for (int32_t i = nb - 1; i >= 0; i--) {
+            u = (u << 8) | r[4 + i];
+        }
+        const int32_t nbits = 8 * nb;
+        int64_t v = (int64_t)(u << (64 - nbits)) >> (64 - nbits); /* sign-extend */
+        bias = (int32_t)(v >> f->bits);
+        low = (int32_t)(v & ((1 << f->bits) - 1));
     }
-    const int32_t nbits = 8 * f->bytes;
-    int64_t v = (int64_t)(u << (64 - nbits)) >> (64 - nbits); /* sign-extend */
-    q->bias = (int32_t)(v >> f->bits);
-    q->shift = f->shift_base + (int32_t)(v & ((1 << f->bits) - 1));
+    q->bias = bias;
+    q->shift = f->shift_base + low;
     q->lshift = q->shift > 0 ? q->shift : 0;
     q->lshift1 = q->lshift + 1;
     q->rshift = q->shift > 0 ? 0 : -q->shift;
