@@ -268,22 +268,23 @@ int tnn_requantize_s8(const tnn_requantize_params *p, const int8_t *input, int8_
  * every row padded with zeros to D4 = depth rounded up to a multiple of 4;
  * rows in quads, a quad's four rows interleaved in groups of four bytes
  * ([g0 r0][g0 r1][g0 r2][g0 r3][g1 r0]...), the out_c % 4 rows past the last
- * quad stored plainly; the array 4-byte aligned. Bias folded as for
- * tnn_conv1d_s8. scratch: TNN_FC_S8_SCRATCH(depth) bytes, 4-byte aligned
- * (the input as halfword pairs on DSP cores; unused elsewhere).
+ * quad stored plainly; the array 4-byte aligned. rows: per output row three
+ * int32 {folded bias (as tnn_conv1d_s8), multiplier, l1 | r << 8 | (r > 0)
+ * << 16} with l1 = max(shift, 0) + 1, r = max(-shift, 0).
+ * scratch: TNN_FC_S8_SCRATCH(depth) bytes, 4-byte aligned (the input as
+ * halfword pairs on DSP cores; unused elsewhere).
  */
 typedef struct {
     int16_t batches, depth, out_c;
     int8_t input_zero_point, output_zero_point;
     int8_t act_min, act_max;
     uint8_t flags;
-    tnn_chan_fmt chan;
 } tnn_fc_params;
 
 #define TNN_FC_S8_SCRATCH(depth) (2 * (((depth) + 3) & ~3))
 
 int tnn_fc_s8(const tnn_fc_params *p, const int8_t *input, const int8_t *filter,
-              const uint8_t *chan, int8_t *output, void *scratch);
+              const int32_t *rows, int8_t *output, void *scratch);
 
 /*
  * CONV_2D for TNN_F_FAST layers, any kernel and stride, dilation 1 (other
