@@ -70,7 +70,8 @@ class BenchResult:
             ("model flash bytes", f"{d['model_flash_bytes']} (weights, channel tables, layer params) = "
                                   f"{d['model_flash_ratio']:.3f} x {d['src_weight_bytes']} weight+bias bytes"),
             ("ram bytes", f"{d['ram_bytes']} (data+bss)"),
-            ("arena bytes", f"{d['arena_bytes']} (tflite_micro x86-64: {d['tflm_arena_bytes']})"),
+            ("arena bytes", f"{d['arena_bytes']} (layer-by-layer floor {d.get('floor_bytes', '-')}; "
+                            f"tflite_micro x86-64: {d['tflm_arena_bytes']})"),
             ("stack peak bytes", d["stack_peak_bytes"]),
         ]
         w = max(len(k) for k, _ in rows)
@@ -192,6 +193,7 @@ def bench(model: str | Path, env: str, port: str | None = None, work: Path | Non
         "model_flash_bytes": maps["model_const_bytes"],
         "ram_bytes": size["ram_bytes"],
         "arena_bytes": prog.arena_bytes,
+        "floor_bytes": prog.floor_bytes,
         "tflm_arena_bytes": convert.tflm_min_arena(data),
         "stack_peak_bytes": int(info.get("stack_peak", 0)),
         "src_weight_bytes": prog.src_weight_bytes,
