@@ -143,19 +143,26 @@ def _fuse_dw_pw(dw: Layer, pw: Layer, graph: Graph) -> None:
 
 
 def _in_place_dw(dw: Layer, root_of, out_roots, bufs, layers) -> bool:
-    """tnn_dwconv2d_s8 may write its output over its input when no output
-    pixel q reads an input pixel below q (flat NHWC indices, same channel
-    count): every path writes pixels in raster order after reading what they
-    need, and a pixel's channels only overwrite the same channels."""
-    if dw.kernel != "tnn_dwconv2d_s8" or dw.overlap or _field(dw, "batches") != 1:
+    """tnn_dwconv2d_s8 (or tnn_dwconv1d_s8 on one row) may write its output
+    over its input when no output pixel q reads an input pixel below q (flat
+    NHWC indices, same channel count): every path writes a channel's (or
+    four channels') pixels in raster order after reading what they need, and
+    a pixel's channels only overwrite the same channels."""
+    if dw.kernel not in ("tnn_dwconv2d_s8", "tnn_dwconv1d_s8") or dw.overlap or dw.fused_kinds:
+        return False
+    if _field(dw, "batches" if dw.kernel == "tnn_dwconv2d_s8" else "rows") != 1:
         return False
     x = root_of[dw.reads[0]]
     live = [l for l in layers if l.kernel and not l.fused_into]
     readers = [l for l in live if any(t >= 0 and root_of[t] == x for t in l.reads)]
     if x not in bufs or x in out_roots or readers != [dw]:
         return False
-    ih, iw, oh, ow = (_field(dw, k) for k in ("in_h", "in_w", "out_h", "out_w"))
-    sh, sw, pt, pl = (_field(dw, k) for k in ("stride_h", "stride_w", "pad_top", "pad_left"))
+    if dw.kernel == "tnn_dwconv1d_s8":  # one row: tnn_dwconv1d_s8 walks it the same way
+        ih, iw, oh, ow = 1, _field(dw, "in_w"), 1, _field(dw, "out_w")
+        sh, sw, pt, pl = 1, _field(dw, "stride"), 0, _field(dw, "pad")
+    else:
+        ih, iw, oh, ow = (_field(dw, k) for k in ("in_h", "in_w", "out_h", "out_w"))
+        sh, sw, pt, pl = (_field(dw, k) for k in ("stride_h", "stride_w", "pad_top", "pad_left"))
     oy, ox = np.meshgrid(np.arange(oh), np.arange(ow), indexing="ij")
     first_row = np.clip(oy * sh - pt, 0, ih - 1)
     first_col = np.clip(ox * sw - pl, 0, iw - 1)
