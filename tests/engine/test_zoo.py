@@ -42,8 +42,11 @@ def test_architecture(name, zoo_dir):
     assert prog.input_bytes == int(np.prod(net.input_shape))
     # flash: weights + channel tables <= 1.1 x the .tflite's weight + bias bytes
     assert prog.weight_bytes <= 1.1 * prog.src_weight_bytes
-    # memory: never above the layer-by-layer floor (whole tensors live at one operator)
+    # memory: never above the layer-by-layer floor (whole tensors live at one operator),
+    # below it where the graph allows (MobileNet: depthwise + pointwise row by row, in-place depthwise)
     assert 0 < prog.arena_bytes <= prog.floor_bytes
+    if name == "mobilenet":
+        assert prog.arena_bytes < 0.7 * prog.floor_bytes
 
 
 @pytest.mark.parametrize("name", zoo.names())
