@@ -7,7 +7,8 @@ target of at most 0.7x of it; the arena against the layer-by-layer floor,
 tflite_micro's arena (host) and TFLM + CMSIS-NN's (the issue's); the model's
 flash (weights, channel tables, layer parameters: the linker map) against the
 .tflite's weight bytes; and the layer kinds that take the most instructions
-(tools/bench.py --profile). Every output of every run is compared with
+(tools/bench.py --profile); and the two ECG bench models against their
+instructions before issue 10. Every output of every run is compared with
 tflite_micro (tinyecg.bench); a mismatch makes the exit status 1.
 
     .venv/bin/python scripts/benchmarks/zoo_bench.py --json build/zoo_bench.json
@@ -35,6 +36,12 @@ from tinyecg.errors import TinyEcgError  # noqa: E402
 TARGET_RATIO = 0.7  # issue 10: at most 0.7x the TFLM + CMSIS-NN instructions
 FLASH_RATIO = 1.1  # issue 10: weights + tables <= 1.1x the .tflite's weight bytes
 TOP_KINDS = 6
+BENCH_DIR = ROOT.parent / "shared" / "bench"
+# The ECG bench models before issue 10 (docs/engine.md, "Numbers"; instructions
+# per inference over their 64 bench vectors): issue 10 wants them no slower.
+ECG_BEFORE = {"mps2_an386": {"ecg_s": 736_406, "ecg_m": 911_874},
+              "mps2_an500": {"ecg_s": 737_135, "ecg_m": 911_641},
+              "mps2_an385": {"ecg_s": 1_450_426, "ecg_m": 2_231_939}}
 
 
 def layer_kind(layer, graph) -> str:
@@ -113,6 +120,22 @@ def bench_network(name: str, env: str, vectors: int, profile: bool, work: Path) 
     return out
 
 
+def bench_ecg(env: str, work: Path) -> dict:
+    """The two ECG bench models (their own 64 vectors) against ECG_BEFORE."""
+    out = {}
+    for name in ("ecg_s", "ecg_m"):
+        model = BENCH_DIR / f"{name}.tflite"
+        if not model.exists():
+            out[name] = {"name": name, "error": f"{model} not present"}
+            continue
+        res = bench.bench(model, env, work=work / f"{name}-{env}").data
+        ref = ECG_BEFORE.get(env, {}).get(name)
+        out[name] = {"name": name, "instructions": res["instructions_per_inference"], "vectors": res["vectors"],
+                     "mismatches": res["mismatches"], "before_issue10": ref,
+                     "not_slower": None if ref is None else res["instructions_per_inference"] <= ref}
+    return out
+
+
 def _n(v, fmt=",.0f") -> str:
     return "-" if v is None else format(v, fmt)
 
@@ -160,6 +183,18 @@ def tables(report: dict, before: dict | None) -> str:
                 f"{'yes' if n['flash_ratio'] <= FLASH_RATIO else 'NO':>6}")
         lines.append(row)
 
+    ecg = report.get("ecg") or {}
+    if ecg:
+        lines += ["", f"{'ECG model':<10} {'vectors':>7} {'instructions':>13} {'before issue 10':>15} "
+                      f"{'not slower':>10} {'mismatch':>8}"]
+        for e in ecg.values():
+            if "error" in e:
+                lines.append(f"{e['name']:<10} error: {e['error']}")
+                continue
+            ok = "-" if e["not_slower"] is None else "yes" if e["not_slower"] else "NO"
+            lines.append(f"{e['name']:<10} {e['vectors']:>7} {e['instructions']:>13,.0f} "
+                         f"{_n(e['before_issue10']):>15} {ok:>10} {e['mismatches']:>8}")
+
     for n in nets:
         if not n.get("kinds"):
             continue
@@ -190,6 +225,7 @@ def main(argv=None) -> int:
                     help=f"zoo models (default: {' '.join(zoo.names(hot=False))}; hot variants allowed)")
     ap.add_argument("--vectors", type=int, default=8, help="random int8 vectors per network (default %(default)s)")
     ap.add_argument("--no-profile", action="store_true", help="skip the per-layer profile (one build less each)")
+    ap.add_argument("--no-ecg", action="store_true", help="skip the ECG bench models (../shared/bench/ecg_[sm])")
     ap.add_argument("--json", default=None, help="write the results here")
     ap.add_argument("--before", default=None, help="a JSON this script wrote: print before/after columns")
     ap.add_argument("--work", default=str(ROOT / ".pio" / "zoo_bench"), help="build dirs (default %(default)s)")
@@ -216,11 +252,15 @@ def main(argv=None) -> int:
                                                      Path(args.work))
         except TinyEcgError as exc:  # e.g. refused by the fit check: the others still run
             report["networks"][name] = {"name": name, "error": str(exc)}
+    if not args.no_ecg:
+        print(f"zoo_bench: ECG bench models on {args.env}", file=sys.stderr)
+        report["ecg"] = bench_ecg(args.env, Path(args.work))
     print(tables(report, before))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
-    bad = [n for n in report["networks"].values() if "error" in n or n["mismatches"]]
+    bad = [n for n in [*report["networks"].values(), *report.get("ecg", {}).values()]
+           if "error" in n or n["mismatches"]]
     return 1 if bad else 0
 
 

@@ -160,10 +160,12 @@ def bench(model: str | Path, env: str, port: str | None = None, work: Path | Non
                 raise TinyEcgError(f"device profiles layers {names}, expected {[s.name for s in steps]}")
             for step, tot in zip(steps, sums):
                 mean_n = tot / len(x)
-                kinds = [step.op.kind] + [l.op.kind for l in prog.layers if l.fused_into == step.name]
-                layers.append({"layer": step.name, "ops": "+".join(kinds), "macs": step.macs,
+                fused = [l for l in prog.layers if l.fused_into == step.name]
+                kinds = [step.op.kind] + [l.op.kind for l in fused]
+                macs = step.macs + sum(l.macs for l in fused)  # a fused pointwise conv does its MACs in this call
+                layers.append({"layer": step.name, "ops": "+".join(kinds), "macs": macs,
                                "instructions": mean_n,
-                               "instructions_per_mac": mean_n / step.macs if step.macs else None})
+                               "instructions_per_mac": mean_n / macs if macs else None})
     finally:
         if board is not None:
             board.close()

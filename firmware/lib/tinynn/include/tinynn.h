@@ -14,7 +14,8 @@
  * the convolution, depthwise and fully connected kernels take SIMD paths
  * (SMLAD/SXTB16 dual MACs through ACLE intrinsics); elsewhere, and on the
  * host, the portable C paths run. Both compute the same integers (tested).
- * FULLY_CONNECTED is lowered to tnn_conv1d_s8 (in_w = k = 1).
+ * FULLY_CONNECTED runs in tnn_fc_s8; CONV_2D in tnn_conv1d_s8 (1 x k over rows),
+ * tnn_conv2d_s8 (im2col: k x k, first layers, 1 x 1 pointwise) or tnn_conv_s8.
  */
 #ifndef TINYNN_H
 #define TINYNN_H

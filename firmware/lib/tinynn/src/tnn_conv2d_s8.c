@@ -143,15 +143,16 @@ static void unpack(const int8_t *x, int32_t len, int32_t *dst)
 #endif
 
 /*
- * npairs channel pairs x the pixel pair in xs (groups of four taps): acc[4j..4j+3]
- * = channel 2j and 2j+1 for pixel a, then for pixel b.
+ * The block's nc channels (in pairs) x the pixel pair in xs (groups of four
+ * taps), requantized into ya (pixel a) and yb (pixel b).
  */
 static __attribute__((noinline)) void block_d(const int32_t *xs, const int8_t *w8, int32_t groups,
-                                              int32_t npairs, const chq *c, int32_t *acc)
+                                              int32_t nc, const chq *c, int8_t *ya, int8_t *yb,
+                                              const tnn_conv2d_params *p, int relu)
 {
     const int32_t *w = (const int32_t *)__builtin_assume_aligned(w8, 4);
-    for (int32_t j = 0; j < npairs; j++) {
-        int32_t a0 = c[2 * j].bias, a1 = c[2 * j + 1].bias, a2 = a0, a3 = a1;
+    for (int32_t j = 0; j < nc; j += 2) {
+        int32_t a0 = c[j].bias, a1 = c[j + 1].bias, a2 = a0, a3 = a1;
         const int32_t *x = xs;
 #if TILE_ASM
         /* one group per iteration, 13 registers live: 4 accumulators, the
@@ -200,10 +201,23 @@ static __attribute__((noinline)) void block_d(const int32_t *xs, const int8_t *w
             w += 2;
         }
 #endif
-        acc[4 * j] = a0;
-        acc[4 * j + 1] = a1;
-        acc[4 * j + 2] = a2;
-        acc[4 * j + 3] = a3;
+        /* requantized while the accumulators are in registers */
+        const int two = j + 1 < nc;
+        if (relu) {
+            ya[j] = out_relu(a0, &c[j]);
+            yb[j] = out_relu(a2, &c[j]);
+            if (two) {
+                ya[j + 1] = out_relu(a1, &c[j + 1]);
+                yb[j + 1] = out_relu(a3, &c[j + 1]);
+            }
+        } else {
+            ya[j] = out_general(a0, &c[j], p);
+            yb[j] = out_general(a2, &c[j], p);
+            if (two) {
+                ya[j + 1] = out_general(a1, &c[j + 1], p);
+                yb[j + 1] = out_general(a3, &c[j + 1], p);
+            }
+        }
     }
 }
 #else
@@ -252,10 +266,12 @@ int tnn_conv2d_s8(const tnn_conv2d_params *p, const int8_t *input, const int8_t 
     int8_t *cola = (int8_t *)scratch, *colb = cola + l4;   /* two int8 columns */
 #endif
     chq c[TNN_CONV2D_BLOCK];
+#if !TNN_DSP
     int32_t acc[2 * TNN_CONV2D_BLOCK];
+#endif
     for (int32_t cb = 0; cb < out_c; cb += TNN_CONV2D_BLOCK) {
         const int32_t ce = cb + TNN_CONV2D_BLOCK < out_c ? cb + TNN_CONV2D_BLOCK : out_c;
-        const int32_t nc = ce - cb, npairs = (nc + 1) >> 1;
+        const int32_t nc = ce - cb;
         for (int32_t k = 0; k < nc; k++) {
             decode(p, chan, cb + k, &c[k]);
         }
@@ -282,7 +298,8 @@ int tnn_conv2d_s8(const tnn_conv2d_params *p, const int8_t *input, const int8_t 
                 gather(p, input, pb, col);
                 unpack(col, l4, xs + 2);
             }
-            block_d(xs, wb, l4 >> 2, npairs, c, acc);
+            block_d(xs, wb, l4 >> 2, nc, c, output + pa * out_c + cb, output + pb * out_c + cb, p,
+                    all_relu);
 #else
             const int8_t *xa, *xb;
             if (one_by_one) {
@@ -294,21 +311,16 @@ int tnn_conv2d_s8(const tnn_conv2d_params *p, const int8_t *input, const int8_t 
                 xa = cola;
                 xb = colb;
             }
-            block_c(xa, xb, wb, len, l4, npairs, c, acc);
+            block_c(xa, xb, wb, len, l4, (nc + 1) >> 1, c, acc);
 #endif
+#if !TNN_DSP
             int8_t *ya = output + pa * out_c + cb, *yb = output + pb * out_c + cb;
             for (int32_t k = 0; k < nc; k++) {
                 const int32_t a = acc[4 * (k >> 1) + (k & 1)], b = acc[4 * (k >> 1) + 2 + (k & 1)];
-#if TNN_DSP
-                if (all_relu) {
-                    ya[k] = out_relu(a, &c[k]);
-                    yb[k] = out_relu(b, &c[k]);
-                    continue;
-                }
-#endif
                 ya[k] = out_general(a, &c[k], p);
                 yb[k] = out_general(b, &c[k], p);
             }
+#endif
         }
     }
     return TNN_OK;
