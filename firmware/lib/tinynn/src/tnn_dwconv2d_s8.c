@@ -449,40 +449,43 @@ int tnn_dwconv2d_s8(const tnn_dwconv2d_params *p, const int8_t *input, const int
     return TNN_OK;
 }
 
-int tnn_dwconv2d_row_s8(const tnn_dwconv2d_params *p, int32_t oy, const int8_t *input,
-                        const int8_t *filter, const uint8_t *chan, int8_t *out_row)
+int tnn_dwconv2d_rows_s8(const tnn_dwconv2d_params *p, int32_t oy, int32_t n, const int8_t *input,
+                         const int8_t *filter, const uint8_t *chan, int8_t *out_rows)
 {
-    if (p == 0 || input == 0 || p->batches != 1 || oy < 0 || oy >= p->out_h) {
+    if (p == 0 || input == 0 || p->batches != 1 || oy < 0 || n < 1 || oy + n > p->out_h) {
         return TNN_ERR_ARG;
     }
-    /* the same layer restricted to the input rows output row oy reads: rows
-     * above the image become padding of the one-row layer */
+    /* the same layer restricted to the input rows output rows oy..oy+n-1
+     * read: rows above the image become padding of the smaller layer */
     tnn_dwconv2d_params r = *p;
     const int32_t iy0 = oy * p->stride_h - p->pad_top;
     const int32_t lo = iy0 < 0 ? 0 : (iy0 > p->in_h ? p->in_h : iy0);
-    int32_t hi = iy0 + p->kernel_h;
+    int32_t hi = (oy + n - 1) * p->stride_h - p->pad_top + p->kernel_h;
     hi = hi > p->in_h ? p->in_h : hi;
     r.in_h = (int16_t)(hi > lo ? hi - lo : 0);
     r.pad_top = (int8_t)(lo - iy0);
-    r.out_h = 1;
-    return tnn_dwconv2d_s8(&r, input + lo * p->in_w * p->channels, filter, chan, out_row);
+    r.out_h = (int16_t)n;
+    return tnn_dwconv2d_s8(&r, input + lo * p->in_w * p->channels, filter, chan, out_rows);
 }
 
 int tnn_dwconv2d_pw_s8(const tnn_dwconv2d_params *dw, const int8_t *input, const int8_t *dw_filter,
                        const uint8_t *dw_chan, const tnn_conv2d_params *pw,
-                       const int8_t *pw_filter, const uint8_t *pw_chan, int8_t *row,
+                       const int8_t *pw_filter, const uint8_t *pw_chan, int8_t *rows,
                        int8_t *output, void *scratch)
 {
-    if (dw == 0 || pw == 0 || row == 0 || output == 0 || pw->input.n != 1 || pw->input.h != 1 ||
+    if (dw == 0 || pw == 0 || rows == 0 || output == 0 || pw->input.n != 1 || pw->input.h < 1 ||
         pw->input.w != dw->out_w || pw->input.c != dw->channels || pw->kernel_h != 1 ||
         pw->kernel_w != 1 || pw->stride_w != 1) {
         return TNN_ERR_ARG;
     }
-    const int32_t out_row = pw->output.w * pw->output.c;
+    const int32_t band = pw->input.h, out_row = pw->output.w * pw->output.c;
+    tnn_conv2d_params b = *pw;
     int rc = 0;
-    for (int32_t oy = 0; oy < dw->out_h; oy++) {
-        rc |= tnn_dwconv2d_row_s8(dw, oy, input, dw_filter, dw_chan, row);
-        rc |= tnn_conv2d_s8(pw, row, pw_filter, pw_chan, output + oy * out_row, scratch);
+    for (int32_t oy = 0; oy < dw->out_h; oy += band) {
+        const int32_t n = dw->out_h - oy < band ? dw->out_h - oy : band;
+        b.input.h = b.output.h = n;
+        rc |= tnn_dwconv2d_rows_s8(dw, oy, n, input, dw_filter, dw_chan, rows);
+        rc |= tnn_conv2d_s8(&b, rows, pw_filter, pw_chan, output + oy * out_row, scratch);
     }
     return rc ? TNN_ERR_ARG : TNN_OK;
 }
