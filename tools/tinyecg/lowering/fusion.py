@@ -76,6 +76,9 @@ def _field(layer: Layer, key: str) -> int:
     return int(layer.get_field(key))
 
 
+BAND_BYTES = 1536  # depthwise rows per fused call: as many as fit this
+
+
 def _dims(v: str) -> list[int]:
     return [int(d) for d in str(v).strip("{}").split(",")]
 
@@ -106,38 +109,41 @@ def _dw_pw_pair(layers: list[Layer], pw: Layer, root_of, out_roots, bufs) -> Lay
 
 
 def _fuse_dw_pw(dw: Layer, pw: Layer, graph: Graph) -> None:
-    """dw computes its output one row at a time into a row buffer and pw
-    turns each row into its output row: the depthwise output never exists
-    whole, and pw's output may overwrite the depthwise input's rows no
-    longer read. After pw has written rows 0..y ((y+1)*Wy bytes from the
-    block's start), depthwise row y+1 still reads input rows from
-    (y+1)*stride - pad on; with the input at +delta, row r at delta + r*Wx,
-    delta = max over y of (y+1)*Wy - max(0, (y+1)*stride - pad)*Wx keeps them.
-    The row buffer follows the block."""
+    """dw computes its output a band of rows at a time into a band buffer and
+    pw turns each band into its output rows: the depthwise output never
+    exists whole, and pw's output may overwrite the depthwise input's rows no
+    longer read. When pw has written rows 0..e-1 (e*Wy bytes from the block's
+    start), the next band still reads input rows from e*stride - pad on; with
+    the input at +delta, row r at delta + r*Wx, delta = max over band ends e
+    of e*Wy - max(0, e*stride - pad)*Wx keeps them. The band buffer follows
+    the block."""
     oh, sh, pt = _field(dw, "out_h"), _field(dw, "stride_h"), _field(dw, "pad_top")
     wx = _field(dw, "in_w") * _field(dw, "channels")
     out = _dims(pw.get_field("output"))
     wy = out[2] * out[3]
-    delta = max([0] + [(y + 1) * wy - max(0, (y + 1) * sh - pt) * wx for y in range(oh - 1)])
+    row_bytes = _field(dw, "out_w") * _field(dw, "channels")
+    # bands of rows: fewer kernel calls (each decodes its constants), a band buffer of <= BAND_BYTES
+    band = max(1, min(oh, BAND_BYTES // row_bytes))
+    ends = range(band, oh, band)  # rows written when the next band starts
+    delta = max([0] + [e * wy - max(0, e * sh - pt) * wx for e in ends])
     delta = memplan.aligned(delta)
     x_bytes = graph.tensors[dw.reads[0]].nbytes
     y_bytes = graph.tensors[pw.writes[0]].nbytes
-    row_off = memplan.aligned(max(y_bytes, delta + x_bytes))
-    row_bytes = _field(dw, "out_w") * _field(dw, "channels")
-    one_row = {"input": "{1, 1, %d, %d}" % (_field(dw, "out_w"), _field(dw, "channels")),
-               "output": "{1, 1, %d, %d}" % (out[2], out[3])}
-    pw_fields = [(k, one_row.get(k, v)) for k, v in pw.fields]
-    dw.extra_structs.append(("tnn_conv2d_params", f"{pw.name}_row", pw_fields))
+    buf_off = memplan.aligned(max(y_bytes, delta + x_bytes))
+    band_dims = {"input": "{1, %d, %d, %d}" % (band, _field(dw, "out_w"), _field(dw, "channels")),
+                 "output": "{1, %d, %d, %d}" % (band, out[2], out[3])}
+    pw_fields = [(k, band_dims.get(k, v)) for k, v in pw.fields]
+    dw.extra_structs.append(("tnn_conv2d_params", f"{pw.name}_band", pw_fields))
     dw.kernel = "tnn_dwconv2d_pw_s8"
-    dw.pre = dw.pre + [f"int8_t *const row = OUT0 + {row_off}; /* {row_bytes} bytes after the block */"]
-    dw.args = ["IN0", dw.args[1], dw.args[2], f"&{pw.name}_row", pw.args[1], pw.args[2], "row", "OUT0",
+    dw.pre = dw.pre + [f"int8_t *const rows = OUT0 + {buf_off}; /* {band} x {row_bytes} bytes after the block */"]
+    dw.args = ["IN0", dw.args[1], dw.args[2], f"&{pw.name}_band", pw.args[1], pw.args[2], "rows", "OUT0",
                "SCRATCH"]
     dw.scratch = pw.scratch
     dw.writes = list(pw.writes)
-    dw.overlap = (dw.reads[0], delta, row_off + row_bytes)
+    dw.overlap = (dw.reads[0], delta, buf_off + band * row_bytes)
     pw.fused_into = dw.name
     dw.fused_kinds.append("pointwise")
-    dw.comment.append(f"  + fused operator #{pw.op.index} {pw.op.kind} ({pw.name}), row by row; "
+    dw.comment.append(f"  + fused operator #{pw.op.index} {pw.op.kind} ({pw.name}), {band} rows at a time; "
                       f"input at +{delta} in the output's block")
     pw.comment.append(f"  fused into {dw.name} (operator #{dw.op.index})")
 

@@ -146,16 +146,18 @@ typedef struct {
 int tnn_dwconv2d_s8(const tnn_dwconv2d_params *p, const int8_t *input, const int8_t *filter,
                     const uint8_t *chan, int8_t *output);
 
-/* Output row oy of the same layer (batches 1) into out_row (out_w * channels bytes). */
-int tnn_dwconv2d_row_s8(const tnn_dwconv2d_params *p, int32_t oy, const int8_t *input,
-                        const int8_t *filter, const uint8_t *chan, int8_t *out_row);
+/* Output rows oy..oy+n-1 of the same layer (batches 1) into out_rows
+ * (n * out_w * channels bytes). */
+int tnn_dwconv2d_rows_s8(const tnn_dwconv2d_params *p, int32_t oy, int32_t n, const int8_t *input,
+                         const int8_t *filter, const uint8_t *chan, int8_t *out_rows);
 
 /* DEPTHWISE_CONV_2D fused with the 1x1 CONV_2D that reads it (pw: a
- * tnn_conv2d_s8 layer of one row, in_w = dw out_w; scratch as that kernel's):
- * per output row the depthwise row into `row` (out_w * channels bytes), then
- * the pointwise on it into output row oy. The depthwise output never exists
- * whole, and the generator may place the output over the input's rows that
- * are no longer read (tools/tinyecg/lowering/fusion.py states the bound).
+ * tnn_conv2d_s8 layer of a band of input.h rows, in_w = dw out_w; scratch as
+ * that kernel's): per band the depthwise rows into `rows` (input.h * out_w *
+ * channels bytes), then the pointwise on them into the band's output rows.
+ * The depthwise output never exists whole, and the generator may place the
+ * output over the input's rows that are no longer read
+ * (tools/tinyecg/lowering/fusion.py states the bound).
  * Declared after tnn_conv2d_params below. */
 /* DEPTHWISE_CONV_2D, general. Filter layout [1][K_h][K_w][C_out],
  * C_out = C_in * depth_multiplier; channel table holds the plain bias. */
@@ -320,7 +322,7 @@ int tnn_conv2d_s8(const tnn_conv2d_params *p, const int8_t *input, const int8_t 
 /* DEPTHWISE_CONV_2D + 1x1 CONV_2D row by row (tnn_dwconv2d_s8.c, see above). */
 int tnn_dwconv2d_pw_s8(const tnn_dwconv2d_params *dw, const int8_t *input, const int8_t *dw_filter,
                        const uint8_t *dw_chan, const tnn_conv2d_params *pw,
-                       const int8_t *pw_filter, const uint8_t *pw_chan, int8_t *row,
+                       const int8_t *pw_filter, const uint8_t *pw_chan, int8_t *rows,
                        int8_t *output, void *scratch);
 
 #ifdef __cplusplus

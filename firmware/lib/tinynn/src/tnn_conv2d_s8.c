@@ -19,8 +19,9 @@
  *  - SIMD (Cortex-M DSP): the columns are sign-extended to halfword pairs
  *    once per pixel pair ((x0,x2), (x1,x3) per group of four taps, the two
  *    pixels interleaved) and reused by every channel pair: per group of four
- *    taps two weight words, SXTB16 / SXTB16 ROR 8, eight SMLAD: 16
- *    instructions per 16 MACs plus the loop's.
+ *    taps two weight words, SXTB16 / SXTB16 ROR 8, eight SMLAD: 18
+ *    instructions per 16 MACs with the loop's; the four results are
+ *    requantized while in registers. An odd last pixel takes 1-pixel tiles.
  *  - portable: int8 columns, each tap's input loaded once for two channels
  *    and each weight once for two pixels.
  * Requantization as tnn_conv1d_s8 (TNN_F_FAST: SMMULR form; ReLU layers
@@ -220,6 +221,41 @@ static __attribute__((noinline)) void block_d(const int32_t *xs, const int8_t *w
         }
     }
 }
+
+/* The same for one pixel (words 0, 1 of each group of four in xs): an odd
+ * row's last pixel, e.g. the 5-pixel rows of a depthwise + pointwise pair run
+ * row by row. */
+static __attribute__((noinline)) void block1_d(const int32_t *xs, const int8_t *w8, int32_t groups,
+                                               int32_t nc, const chq *c, int8_t *ya,
+                                               const tnn_conv2d_params *p, int relu)
+{
+    const int32_t *w = (const int32_t *)__builtin_assume_aligned(w8, 4);
+    for (int32_t j = 0; j < nc; j += 2) {
+        int32_t a0 = c[j].bias, a1 = c[j + 1].bias;
+        const int32_t *x = xs;
+        for (int32_t g = groups; g > 0; g--) {
+            const int32_t x02 = x[0], x13 = x[1], w0 = w[0], w1 = w[1];
+            a0 = __smlad(x02, __sxtb16(w0), a0);
+            a0 = __smlad(x13, tnn_sxtb16_ror8(w0), a0);
+            a1 = __smlad(x02, __sxtb16(w1), a1);
+            a1 = __smlad(x13, tnn_sxtb16_ror8(w1), a1);
+            x += 4;
+            w += 2;
+        }
+        const int two = j + 1 < nc;
+        if (relu) {
+            ya[j] = out_relu(a0, &c[j]);
+            if (two) {
+                ya[j + 1] = out_relu(a1, &c[j + 1]);
+            }
+        } else {
+            ya[j] = out_general(a0, &c[j], p);
+            if (two) {
+                ya[j + 1] = out_general(a1, &c[j + 1], p);
+            }
+        }
+    }
+}
 #else
 /* Portable: int8 columns xa, xb (len taps), filter pairs in groups of four. */
 static void block_c(const int8_t *xa, const int8_t *xb, const int8_t *w, int32_t len, int32_t l4,
@@ -291,10 +327,17 @@ int tnn_conv2d_s8(const tnn_conv2d_params *p, const int8_t *input, const int8_t 
 #if TNN_DSP
             if (one_by_one) {
                 unpack(pixel(p, input, pa), len, xs);
-                unpack(pixel(p, input, pb), len, xs + 2);
             } else {
                 gather(p, input, pa, col);
                 unpack(col, l4, xs);
+            }
+            if (pb == pa) { /* an odd last pixel: one-pixel tiles */
+                block1_d(xs, wb, l4 >> 2, nc, c, output + pa * out_c + cb, p, all_relu);
+                continue;
+            }
+            if (one_by_one) {
+                unpack(pixel(p, input, pb), len, xs + 2);
+            } else {
                 gather(p, input, pb, col);
                 unpack(col, l4, xs + 2);
             }
