@@ -61,6 +61,21 @@ def test_bigeminy_labelled_normal_is_vetoed():
     assert rh.af_sum > R.AF_ON_Q8 * R.AF_N and rh.regular == 1
 
 
+def test_veto_rarely_fires_by_chance_inside_af():
+    # AF's RR repeat within 1/16 at some lag by chance; over 32 beats (>= 14 matches) that almost
+    # never adds up to "regular" (round 3, docs/rhythm.md; over 16 beats, >= 8: 1.3 % of the beats here)
+    held = total = 0
+    for seed in range(5):
+        pre = np.clip(np.random.default_rng(seed).normal(150, 30, 2000), 60, 400).round().astype(int)   # CV 0.2
+        rh = R.Rhythm()
+        for i, (r, c, p) in enumerate(beats_from(pre)):
+            rh.push(r, c, p)
+            if i >= 40:
+                held += rh.regular
+                total += 1
+    assert held < 0.005 * total, held / total
+
+
 def test_pauses_leave_the_nn_series():
     # 2:1 dropped beats every 3rd-5th beat (second-degree block): regular apart from the pauses
     rng = np.random.default_rng(3)

@@ -16,7 +16,7 @@
 
 /* Weights and biases (model_data.c). */
 extern const int8_t l01_fc_filter[128] __attribute__((aligned(4)));
-extern const uint8_t l01_fc_chan[112];
+extern const int32_t l01_fc_rows[48];
 extern const int8_t l02_conv_filter[56];
 extern const uint8_t l02_conv_chan[48];
 extern const int8_t l04_conv_filter[640];
@@ -26,9 +26,9 @@ extern const uint8_t l06_conv_chan[224];
 extern const int8_t l08_conv_filter[5120];
 extern const uint8_t l08_conv_chan[224];
 extern const int8_t l12_fc_filter[1536] __attribute__((aligned(4)));
-extern const uint8_t l12_fc_chan[224];
+extern const int32_t l12_fc_rows[96];
 extern const int8_t l13_fc_filter[128] __attribute__((aligned(4)));
-extern const uint8_t l13_fc_chan[28];
+extern const int32_t l13_fc_rows[12];
 
 /*
  * Memory plan: one static arena, tensors placed by lifetime (operator index
@@ -76,7 +76,6 @@ static const tnn_fc_params l01_fc = {
     .act_min = -128,
     .act_max = 127,
     .flags = TNN_F_FAST,
-    .chan = {3, 1, -9},
 };
 
 /*
@@ -270,7 +269,6 @@ static const tnn_fc_params l12_fc = {
     .act_min = -128,
     .act_max = 127,
     .flags = TNN_F_FAST,
-    .chan = {3, 2, -8},
 };
 
 /*
@@ -291,7 +289,6 @@ static const tnn_fc_params l13_fc = {
     .act_min = -128,
     .act_max = 127,
     .flags = TNN_F_FAST,
-    .chan = {3, 1, -9},
 };
 
 /*
@@ -311,7 +308,7 @@ int model_invoke(const int8_t *in, int8_t *out)
 {
     int rc = 0;
     { /* l01_fc: operator #0 FULLY_CONNECTED */
-        rc |= tnn_fc_s8(&l01_fc, in + 128, l01_fc_filter, l01_fc_chan, arena.bytes + 1024, scratch.bytes);
+        rc |= tnn_fc_s8(&l01_fc, in + 128, l01_fc_filter, l01_fc_rows, arena.bytes + 1024, scratch.bytes);
     }
     /* operator #1 RESHAPE: view, no code */
     { /* l02_conv: operator #2 CONV_2D */
@@ -337,10 +334,10 @@ int model_invoke(const int8_t *in, int8_t *out)
         rc |= tnn_concat_s8(&l11_concat, l11_concat_in, arena.bytes + 0);
     }
     { /* l12_fc: operator #13 FULLY_CONNECTED */
-        rc |= tnn_fc_s8(&l12_fc, arena.bytes + 0, l12_fc_filter, l12_fc_chan, arena.bytes + 48, scratch.bytes);
+        rc |= tnn_fc_s8(&l12_fc, arena.bytes + 0, l12_fc_filter, l12_fc_rows, arena.bytes + 48, scratch.bytes);
     }
     { /* l13_fc: operator #14 FULLY_CONNECTED */
-        rc |= tnn_fc_s8(&l13_fc, arena.bytes + 48, l13_fc_filter, l13_fc_chan, arena.bytes + 0, scratch.bytes);
+        rc |= tnn_fc_s8(&l13_fc, arena.bytes + 48, l13_fc_filter, l13_fc_rows, arena.bytes + 0, scratch.bytes);
     }
     { /* l14_softmax: operator #15 SOFTMAX */
         rc |= tnn_softmax_s8(&l14_softmax, arena.bytes + 0, arena.bytes + 4);

@@ -46,7 +46,7 @@
 #define MODEL_ARENA_BYTES 1040
 /* Multiply-accumulates per inference; weight + bias bytes in flash. */
 #define MODEL_MACS 213760
-#define MODEL_WEIGHT_BYTES 11140
+#define MODEL_WEIGHT_BYTES 11400
 
 #define MODEL_NUM_CLASSES 4
 #define MODEL_CLASS_NAMES { "N", "S", "V", "F" }

@@ -97,13 +97,18 @@ for i, (h, w, c, kh, kw, stride, pad, act) in enumerate([
     (7, 9, 7, 3, 3, (2, 2), "VALID", "RELU6"),
     (7, 8, 6, 5, 5, (1, 1), "SAME", "RELU"),
     (8, 5, 9, 5, 5, (2, 1), "SAME", "NONE"),
-    (10, 1, 8, 3, 1, (1, 1), "VALID", "RELU"),
+    (10, 2, 8, 3, 1, (1, 1), "VALID", "RELU"),
     (6, 6, 4, 2, 2, (2, 2), "SAME", "RELU"),
     (2, 2, 4, 3, 3, (1, 1), "SAME", "RELU"),
 ]):
     case(f"dwconv2d-{i}-{h}x{w}x{c}-k{kh}x{kw}-s{stride[0]}{stride[1]}-{pad}-{act}",
          lambda a=(i + 170, h, w, c, 1, kh, kw, stride, (1, 1), pad, act): tfm.depthwise(*a),
          ["DEPTHWISE_CONV_2D"], padding=pad, kernel="tnn_dwconv2d_s8")
+# k x 1 over an image one pixel wide (streaming audio's time axis): the 1-D kernel along the height
+for i, (h, c, kh, stride, pad) in enumerate([(12, 8, 3, 1, "VALID"), (11, 6, 5, 2, "SAME")]):
+    case(f"dwconv-tall-{i}-{h}x1x{c}-k{kh}x1-s{stride}-{pad}",
+         lambda a=(i + 190, h, 1, c, 1, kh, 1, (stride, 1), (1, 1), pad, "RELU"): tfm.depthwise(*a),
+         ["DEPTHWISE_CONV_2D"], padding=pad, kernel="tnn_dwconv1d_s8")
 
 # FULLY_CONNECTED: per-channel / per-tensor weights, batches, activations
 for i, (shape, units, act, pc) in enumerate([

@@ -70,7 +70,8 @@ class BenchResult:
             ("model flash bytes", f"{d['model_flash_bytes']} (weights, channel tables, layer params) = "
                                   f"{d['model_flash_ratio']:.3f} x {d['src_weight_bytes']} weight+bias bytes"),
             ("ram bytes", f"{d['ram_bytes']} (data+bss)"),
-            ("arena bytes", f"{d['arena_bytes']} (tflite_micro x86-64: {d['tflm_arena_bytes']})"),
+            ("arena bytes", f"{d['arena_bytes']} (layer-by-layer floor {d.get('floor_bytes', '-')}; "
+                            f"tflite_micro x86-64: {d['tflm_arena_bytes']})"),
             ("stack peak bytes", d["stack_peak_bytes"]),
         ]
         w = max(len(k) for k, _ in rows)
@@ -159,10 +160,12 @@ def bench(model: str | Path, env: str, port: str | None = None, work: Path | Non
                 raise TinyEcgError(f"device profiles layers {names}, expected {[s.name for s in steps]}")
             for step, tot in zip(steps, sums):
                 mean_n = tot / len(x)
-                kinds = [step.op.kind] + [l.op.kind for l in prog.layers if l.fused_into == step.name]
-                layers.append({"layer": step.name, "ops": "+".join(kinds), "macs": step.macs,
+                fused = [l for l in prog.layers if l.fused_into == step.name]
+                kinds = [step.op.kind] + [l.op.kind for l in fused]
+                macs = step.macs + sum(l.macs for l in fused)  # a fused pointwise conv does its MACs in this call
+                layers.append({"layer": step.name, "ops": "+".join(kinds), "macs": macs,
                                "instructions": mean_n,
-                               "instructions_per_mac": mean_n / step.macs if step.macs else None})
+                               "instructions_per_mac": mean_n / macs if macs else None})
     finally:
         if board is not None:
             board.close()
@@ -192,6 +195,7 @@ def bench(model: str | Path, env: str, port: str | None = None, work: Path | Non
         "model_flash_bytes": maps["model_const_bytes"],
         "ram_bytes": size["ram_bytes"],
         "arena_bytes": prog.arena_bytes,
+        "floor_bytes": prog.floor_bytes,
         "tflm_arena_bytes": convert.tflm_min_arena(data),
         "stack_peak_bytes": int(info.get("stack_peak", 0)),
         "src_weight_bytes": prog.src_weight_bytes,

@@ -102,6 +102,7 @@ def lower(graph: Graph, class_names: list[str] | None = None, fuse: bool = True)
             raise TinyEcgError(f"{graph.source}: output '{graph.tensors[o].name}' is a constant")
     if fuse:
         lowering.fuse(graph, layers, root_of)
+        lowering.fuse_for_memory(graph, layers, root_of)
     bufs, arena = plan_memory(graph, root_of, layers)
     if class_names is not None:
         n_out = graph.tensors[graph.outputs[0]].shape[-1] if graph.tensors[graph.outputs[0]].shape else 1

@@ -10,6 +10,10 @@ static arena, chosen from lifetimes at generation time.
   inclusive, so an operator's output never overlaps its inputs.
 * Roots with overlapping lifetimes get disjoint 4-byte-aligned ranges: first
   fit over several deterministic orders; the smallest arena wins.
+* Except a call's output and one input that the lowering lets share a block
+  (Layer.overlap, lowering/fusion.py: in-place depthwise, depthwise +
+  pointwise row by row): the two are placed as one block, the output at its
+  start and the input at a proven offset in it.
 """
 
 from __future__ import annotations
@@ -53,13 +57,19 @@ def floor_bytes(bufs: dict[int, Buffer]) -> int:
     return max((sum(aligned(b.size) for b in bufs.values() if b.first <= i <= b.last) for i in points), default=0)
 
 
-def plan_memory(graph: Graph, root_of: dict[int, int], layers=None) -> tuple[dict[int, Buffer], int]:
-    """Arena placement of the tensors the kernel calls write (layers: the
-    lowered program, whose fused calls write only their last operator's
-    output; None plans the graph's operators as they are).
+def shared_blocks(root_of: dict[int, int], layers) -> list[tuple[int, int, int, int]]:
+    """(output root, input root, delta, block bytes) of each call whose output
+    shares a block with an input (Layer.overlap)."""
+    out = []
+    for l in layers or []:
+        if l.kernel and not l.fused_into and l.overlap:
+            x, delta, size = l.overlap
+            out.append((root_of[l.writes[0]], root_of[x], delta, size))
+    return out
 
-    Tensors inside a fused call are never written, so they get no memory.
-    """
+
+def lifetimes(graph: Graph, root_of: dict[int, int], layers=None) -> dict[int, Buffer]:
+    """The arena-resident roots and their lifetimes (see the module docstring)."""
     end = len(graph.ops)
     inputs = {root_of[i] for i in graph.inputs}
     if layers is None:
@@ -81,30 +91,114 @@ def plan_memory(graph: Graph, root_of: dict[int, int], layers=None) -> tuple[dic
     for t in graph.outputs:
         if root_of[t] in bufs:
             bufs[root_of[t]].last = end
+    return bufs
 
-    def place(order: list[Buffer]) -> dict[int, int]:
-        """First fit: each buffer at the lowest offset free for its whole lifetime."""
-        placed: list[tuple[Buffer, int]] = []
+
+def groups(bufs: dict[int, Buffer], root_of: dict[int, int], layers) -> tuple[dict[int, Buffer], dict]:
+    """Placement items: single buffers, and groups of buffers that share
+    blocks (a chain of calls each overlapping its input, Layer.overlap) as one
+    item spanning the members' lifetimes; members: item key -> [(root,
+    offset in the item)]."""
+    group: dict[int, tuple[int, int]] = {r: (r, 0) for r in bufs}  # root -> (group key, offset in it)
+    extent: dict[int, int] = {r: b.size for r, b in bufs.items()}  # bytes a member reserves
+    for y, x, delta, size in shared_blocks(root_of, layers):
+        if y not in bufs or x not in bufs or group[y][0] != y or bufs[x].last != bufs[y].first:
+            continue  # not an arena pair whose lifetimes meet at the call: plan them apart
+        if any(g == y for r, (g, _) in group.items() if r != y):
+            continue  # y already heads a group
+        gx, ox = group[x]
+        rel = ox - delta
+        if rel < 0:  # shift the group so the new member starts at >= 0
+            for r, (g, o) in list(group.items()):
+                if g == gx:
+                    group[r] = (g, o - rel)
+            rel = 0
+        group[y] = (gx, rel)
+        extent[y] = max(size, bufs[y].size)
+    members: dict[int, list[tuple[int, int]]] = {}
+    for r, (g, o) in group.items():
+        members.setdefault(g, []).append((r, o))
+    items: dict[int, Item] = {}
+    for g, mem in members.items():
+        rects = [(o, aligned(extent[r]), bufs[r].first, bufs[r].last) for r, o in mem]
+        items[g] = Item(root=g, rects=rects)
+    return items, members
+
+
+@dataclass
+class Item:
+    """What the planner places: one buffer, or a group sharing blocks, as
+    rectangles (offset in the item, bytes, first, last operator)."""
+
+    root: int
+    rects: list[tuple[int, int, int, int]]
+
+    @property
+    def size(self) -> int:
+        return max(o + n for o, n, _, _ in self.rects)
+
+    @property
+    def first(self) -> int:
+        return min(f for _, _, f, _ in self.rects)
+
+    @property
+    def last(self) -> int:
+        return max(l for _, _, _, l in self.rects)
+
+    def span_at(self, i: int) -> int:
+        """Bytes the item occupies at operator i (its live rectangles' span)."""
+        live = [(o, n) for o, n, f, l in self.rects if f <= i <= l]
+        return max(o + n for o, n in live) - min(o for o, _ in live) if live else 0
+
+
+def peak(graph: Graph, root_of: dict[int, int], layers) -> tuple[int, int]:
+    """(operator index, bytes) where the most arena bytes are live, shared
+    blocks counted once: no placement can go below it."""
+    items, _ = groups(lifetimes(graph, root_of, layers), root_of, layers)
+    points = sorted({f for it in items.values() for _, _, f, _ in it.rects} |
+                    {l for it in items.values() for _, _, _, l in it.rects})
+    best = (-1, 0)
+    for i in points:
+        tot = sum(it.span_at(i) for it in items.values())
+        if tot > best[1]:
+            best = (i, tot)
+    return best
+
+
+def plan_memory(graph: Graph, root_of: dict[int, int], layers=None) -> tuple[dict[int, Buffer], int]:
+    """Arena placement of the tensors the kernel calls write (layers: the
+    lowered program, whose fused calls write only their last operator's
+    output; None plans the graph's operators as they are).
+
+    Tensors inside a fused call are never written, so they get no memory.
+    """
+    bufs = lifetimes(graph, root_of, layers)
+    items, members = groups(bufs, root_of, layers)
+
+    def place(order: list[Item]) -> dict[int, int]:
+        """First fit: each item at the lowest offset where none of its
+        rectangles meets a placed one in both time and address."""
+        placed: list[tuple[int, int, int, int]] = []  # absolute (offset, bytes, first, last)
         offsets = {}
-        for b in order:
-            live = sorted(((off, p) for p, off in placed if not (p.last < b.first or b.last < p.first)),
-                          key=lambda t: (t[0], t[1].root))
-            offset = 0
-            for off, p in live:
-                if offset + aligned(b.size) <= off:
+        for it in order:
+            # per rectangle of the item, the placed ones alive at the same time
+            near = [(o, n, [(po, pn) for po, pn, pf, pl in placed if pf <= l and f <= pl])
+                    for o, n, f, l in it.rects]
+            cands = sorted({0} | {po + pn - o for o, _, ps in near for po, pn in ps if po + pn >= o})
+            for base in cands:
+                if not any(base + o < po + pn and po < base + o + n for o, n, ps in near for po, pn in ps):
                     break
-                offset = max(offset, off + aligned(p.size))
-            offsets[b.root] = offset
-            placed.append((b, offset))
+            offsets[it.root] = base
+            placed += [(base + o, n, f, l) for o, n, f, l in it.rects]
         return offsets
 
     # Several deterministic orders (TFLM's greedy-by-size among them); keep the
     # smallest arena, the first one on ties.
     orders = [
-        sorted(bufs.values(), key=lambda b: (-aligned(b.size), b.first, b.root)),
-        sorted(bufs.values(), key=lambda b: (-aligned(b.size), -b.first, b.root)),
-        sorted(bufs.values(), key=lambda b: (-(b.last - b.first), -aligned(b.size), b.root)),
-        sorted(bufs.values(), key=lambda b: (-aligned(b.size) * (b.last - b.first + 1), b.root)),
+        sorted(items.values(), key=lambda b: (-aligned(b.size), b.first, b.root)),
+        sorted(items.values(), key=lambda b: (-aligned(b.size), -b.first, b.root)),
+        sorted(items.values(), key=lambda b: (-(b.last - b.first), -aligned(b.size), b.root)),
+        sorted(items.values(), key=lambda b: (-aligned(b.size) * (b.last - b.first + 1), b.root)),
     ]
     # plus seeded random orders: first fit over permutations finds tighter
     # packings the fixed heuristics miss (deterministic: fixed seed)
@@ -116,10 +210,11 @@ def plan_memory(graph: Graph, root_of: dict[int, int], layers=None) -> tuple[dic
     best, arena = {}, None
     for order in orders:
         offsets = place(order)
-        size = max((offsets[b.root] + aligned(b.size) for b in order), default=0)
+        size = max((offsets[b.root] + b.size for b in order), default=0)
         if arena is None or size < arena:
             best, arena = offsets, size
-    for b in bufs.values():
-        b.offset = best[b.root]
+    for r, mem in members.items():
+        for root, rel in mem:
+            bufs[root].offset = best[r] + rel
     arena = arena or 0
     return bufs, arena

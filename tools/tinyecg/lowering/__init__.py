@@ -18,7 +18,7 @@ module              operators
 Shared homes: ``quant`` (TFLM's quantization arithmetic), ``layout``
 (channel tables, filter orders, the TNN_F_FAST proof), ``base`` (the layer
 record and operand checks), ``fusion`` (folding a consumer into its producer's
-call). The memory planner is ``tinyecg.memplan``; ``tinyecg.codegen`` drives
+call, and sharing arena blocks below the layer-by-layer floor). The memory planner is ``tinyecg.memplan``; ``tinyecg.codegen`` drives
 lowering, fusion and planning and renders the C.
 """
 
@@ -27,7 +27,7 @@ from __future__ import annotations
 from ..tflite_import import Op
 from . import conv, depthwise, elementwise, fully_connected, pooling, reduce, shape, softmax
 from .base import CArray, Context, Layer
-from .fusion import fuse
+from .fusion import fuse, fuse_for_memory
 
 LOWERINGS = {
     "CONV_2D": conv.lower_conv_2d,
@@ -65,4 +65,4 @@ def lower_op(cx: Context, op: Op, n: int) -> Layer:
     return fn(cx, op, layer_name(op, n))
 
 
-__all__ = ["CArray", "Context", "Layer", "LOWERINGS", "fuse", "layer_name", "lower_op"]
+__all__ = ["CArray", "Context", "Layer", "LOWERINGS", "fuse", "fuse_for_memory", "layer_name", "lower_op"]

@@ -57,6 +57,10 @@ class Layer:
     fused_kinds: list[str] = field(default_factory=list)
     extra_structs: list[tuple[str, str, list]] = field(default_factory=list)  # (type, name, fields)
     requant: dict = field(default_factory=dict)  # layout.requant_stats of a weighted layer
+    # (input tensor, delta, block bytes): the call's output may share one arena
+    # block with that input, the output at the block's start and the input at
+    # +delta (lowering/fusion.py proves the call never overwrites what it still reads)
+    overlap: tuple[int, int, int] | None = None
     # kernel scratch (the SCRATCH argument): (C size expression from the kernel's
     # size macro in tinynn.h, the same size in bytes as the generator computes it)
     scratch: tuple[str, int] | None = None

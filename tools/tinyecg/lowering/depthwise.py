@@ -1,6 +1,6 @@
 """DEPTHWISE_CONV_2D: when the TNN_F_FAST bound holds and the depth multiplier
-and dilation are 1, 1 x k kernels over rows to tnn_dwconv1d_s8 and the other
-kernels to tnn_dwconv2d_s8; everything else to the reference
+and dilation are 1, 1 x k kernels over rows (and k x 1 over an image one
+pixel wide) to tnn_dwconv1d_s8 and the other kernels to tnn_dwconv2d_s8; everything else to the reference
 tnn_depthwise_conv_s8."""
 
 from __future__ import annotations
@@ -36,14 +36,20 @@ def lower_depthwise_conv_2d(cx: Context, op: Op, name: str) -> Layer:
     two_d = (dm == 1 and o["dilation_h"] == 1 and o["dilation_w"] == 1
              and max(n, ih, iw, oh, ow, oc) <= I16
              and max(kh, kw, o["stride_h"], o["stride_w"], pad_t, pad_l) <= 127)
+    # k x 1 over an image one pixel wide (a time axis laid out as the height):
+    # in memory the same as 1 x k over a row of in_h pixels
+    tall = (kw == 1 and iw == 1 and ow == 1 and dm == 1 and o["dilation_h"] == 1
+            and max(n, ih, oh, oc) <= I16 and max(kh, o["stride_h"], pad_t) <= 127)
     folded = wrap_i32(bias - zp_in * taps.sum(axis=0))
-    if one_d and fast_ok(folded, taps.T, shift):
+    if (one_d or tall) and fast_ok(folded, taps.T, shift):
         layer = Layer(op=op, name=name, kernel="tnn_dwconv1d_s8", ptype="tnn_dwconv1d_params")
         chan, fmt = chan_table(f"{name}_chan", folded, mult, shift, "bias - zp_in * sum(filter)")
-        layer.data_arrays = [CArray(f"{name}_filter", "int8_t", w.data, f"filter [{kw}][{oc}]"), chan]
+        k, stride, pad, rows, in_w, out_w = ((kh, o["stride_h"], pad_t, n, ih, oh) if tall and not one_d else
+                                             (kw, o["stride_w"], pad_l, n * ih, iw, ow))
+        layer.data_arrays = [CArray(f"{name}_filter", "int8_t", w.data, f"filter [{k}][{oc}]"), chan]
         layer.fields = [
-            ("rows", n * ih), ("in_w", iw), ("out_w", ow), ("channels", oc),
-            ("kernel", kw), ("stride", o["stride_w"]), ("pad", pad_l),
+            ("rows", rows), ("in_w", in_w), ("out_w", out_w), ("channels", oc),
+            ("kernel", k), ("stride", stride), ("pad", pad),
             ("input_zero_point", zp_in), ("output_zero_point", zp_out),
             ("act_min", lo), ("act_max", hi),
             ("flags", "TNN_F_FAST"),

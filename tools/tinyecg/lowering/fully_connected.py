@@ -8,7 +8,7 @@ import numpy as np
 from ..tflite_import import Op
 from .base import CArray, Context, Layer
 from .conv import conv_generic
-from .layout import I16, chan_table, fast_ok, quad_layout, requant_stats
+from .layout import I16, fast_ok, quad_layout, requant_stats, row_table
 from .quant import activation_range, channel_multipliers, per_tensor_fc_multiplier, wrap_i32
 
 
@@ -19,18 +19,18 @@ def fc_scratch(depth: int) -> int:
 
 def fc_layer(op: Op, name: str, batches, depth, oc, zp_in, zp_out, lo, hi, w2d, folded, mult, shift) -> Layer:
     layer = Layer(op=op, name=name, kernel="tnn_fc_s8", ptype="tnn_fc_params")
-    chan, fmt = chan_table(f"{name}_chan", folded, mult, shift, "bias - zp_in * sum(weights)")
+    rows = row_table(f"{name}_rows", folded, mult, shift, "bias - zp_in * sum(weights)")
     layer.data_arrays = [
         CArray(f"{name}_filter", "int8_t", quad_layout(w2d),
                f"weights [{oc}][{depth}] padded to a multiple of 4, rows in quads interleaved by 4", align=4),
-        chan,
+        rows,
     ]
     layer.fields = [
         ("batches", batches), ("depth", depth), ("out_c", oc),
         ("input_zero_point", zp_in), ("output_zero_point", zp_out),
-        ("act_min", lo), ("act_max", hi), ("flags", "TNN_F_FAST"), ("chan", fmt),
+        ("act_min", lo), ("act_max", hi), ("flags", "TNN_F_FAST"),
     ]
-    layer.args = ["IN0", f"{name}_filter", f"{name}_chan", "OUT0", "SCRATCH"]
+    layer.args = ["IN0", f"{name}_filter", f"{name}_rows", "OUT0", "SCRATCH"]
     layer.scratch = (f"TNN_FC_S8_SCRATCH({depth})", fc_scratch(depth))
     return layer
 

@@ -41,6 +41,22 @@ def chan_table(name: str, bias, mult, shift, comment: str) -> tuple[CArray, str]
     return arr, f"{{{nbytes}, {bits}, {base}}}"
 
 
+def row_table(name: str, bias, mult, shift, comment: str) -> CArray:
+    """tnn_fc_s8's per-row constants: three int32 per row {bias, multiplier,
+    l1 | r << 8 | (r > 0) << 16}, l1 = max(shift, 0) + 1, r = max(-shift, 0)
+    (requantization without decoding a channel table record)."""
+    bias = np.asarray(bias, dtype=np.int64).reshape(-1)
+    mult = np.asarray(mult, dtype=np.int64).reshape(-1)
+    shift = np.asarray(shift, dtype=np.int64).reshape(-1)
+    l1, r = np.maximum(shift, 0) + 1, np.maximum(-shift, 0)
+    if l1.max() > 255 or r.max() > 31:
+        raise TinyEcgError(f"{name}: shifts {int(shift.min())}..{int(shift.max())} out of range")
+    mult = np.where(mult >= 1 << 31, mult - (1 << 32), mult)  # as int32
+    rows = np.stack([bias, mult, l1 | (r << 8) | ((r > 0).astype(np.int64) << 16)], axis=1)
+    return CArray(name, "int32_t", rows.reshape(-1),
+                  f"{comment}; per row: bias, multiplier, l1 | r << 8 | (r > 0) << 16")
+
+
 def pair_layout(w2d: np.ndarray) -> np.ndarray:
     """tnn_conv1d_s8 filter order: output channels in pairs, the pair's taps
     in interleaved groups of four, then each channel's leftover taps; an odd

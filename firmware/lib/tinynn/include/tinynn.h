@@ -14,7 +14,8 @@
  * the convolution, depthwise and fully connected kernels take SIMD paths
  * (SMLAD/SXTB16 dual MACs through ACLE intrinsics); elsewhere, and on the
  * host, the portable C paths run. Both compute the same integers (tested).
- * FULLY_CONNECTED is lowered to tnn_conv1d_s8 (in_w = k = 1).
+ * FULLY_CONNECTED runs in tnn_fc_s8; CONV_2D in tnn_conv1d_s8 (1 x k over rows),
+ * tnn_conv2d_s8 (im2col: k x k, first layers, 1 x 1 pointwise) or tnn_conv_s8.
  */
 #ifndef TINYNN_H
 #define TINYNN_H
@@ -145,6 +146,19 @@ typedef struct {
 int tnn_dwconv2d_s8(const tnn_dwconv2d_params *p, const int8_t *input, const int8_t *filter,
                     const uint8_t *chan, int8_t *output);
 
+/* Output rows oy..oy+n-1 of the same layer (batches 1) into out_rows
+ * (n * out_w * channels bytes). */
+int tnn_dwconv2d_rows_s8(const tnn_dwconv2d_params *p, int32_t oy, int32_t n, const int8_t *input,
+                         const int8_t *filter, const uint8_t *chan, int8_t *out_rows);
+
+/* DEPTHWISE_CONV_2D fused with the 1x1 CONV_2D that reads it (pw: a
+ * tnn_conv2d_s8 layer of a band of input.h rows, in_w = dw out_w; scratch as
+ * that kernel's): per band the depthwise rows into `rows` (input.h * out_w *
+ * channels bytes), then the pointwise on them into the band's output rows.
+ * The depthwise output never exists whole, and the generator may place the
+ * output over the input's rows that are no longer read
+ * (tools/tinyecg/lowering/fusion.py states the bound).
+ * Declared after tnn_conv2d_params below. */
 /* DEPTHWISE_CONV_2D, general. Filter layout [1][K_h][K_w][C_out],
  * C_out = C_in * depth_multiplier; channel table holds the plain bias. */
 typedef struct {
@@ -257,22 +271,23 @@ int tnn_requantize_s8(const tnn_requantize_params *p, const int8_t *input, int8_
  * every row padded with zeros to D4 = depth rounded up to a multiple of 4;
  * rows in quads, a quad's four rows interleaved in groups of four bytes
  * ([g0 r0][g0 r1][g0 r2][g0 r3][g1 r0]...), the out_c % 4 rows past the last
- * quad stored plainly; the array 4-byte aligned. Bias folded as for
- * tnn_conv1d_s8. scratch: TNN_FC_S8_SCRATCH(depth) bytes, 4-byte aligned
- * (the input as halfword pairs on DSP cores; unused elsewhere).
+ * quad stored plainly; the array 4-byte aligned. rows: per output row three
+ * int32 {folded bias (as tnn_conv1d_s8), multiplier, l1 | r << 8 | (r > 0)
+ * << 16} with l1 = max(shift, 0) + 1, r = max(-shift, 0).
+ * scratch: TNN_FC_S8_SCRATCH(depth) bytes, 4-byte aligned (the input as
+ * halfword pairs on DSP cores; unused elsewhere).
  */
 typedef struct {
     int16_t batches, depth, out_c;
     int8_t input_zero_point, output_zero_point;
     int8_t act_min, act_max;
     uint8_t flags;
-    tnn_chan_fmt chan;
 } tnn_fc_params;
 
 #define TNN_FC_S8_SCRATCH(depth) (2 * (((depth) + 3) & ~3))
 
 int tnn_fc_s8(const tnn_fc_params *p, const int8_t *input, const int8_t *filter,
-              const uint8_t *chan, int8_t *output, void *scratch);
+              const int32_t *rows, int8_t *output, void *scratch);
 
 /*
  * CONV_2D for TNN_F_FAST layers, any kernel and stride, dilation 1 (other
@@ -303,6 +318,12 @@ typedef struct {
 
 int tnn_conv2d_s8(const tnn_conv2d_params *p, const int8_t *input, const int8_t *filter,
                   const uint8_t *chan, int8_t *output, void *scratch);
+
+/* DEPTHWISE_CONV_2D + 1x1 CONV_2D row by row (tnn_dwconv2d_s8.c, see above). */
+int tnn_dwconv2d_pw_s8(const tnn_dwconv2d_params *dw, const int8_t *input, const int8_t *dw_filter,
+                       const uint8_t *dw_chan, const tnn_conv2d_params *pw,
+                       const int8_t *pw_filter, const uint8_t *pw_chan, int8_t *rows,
+                       int8_t *output, void *scratch);
 
 #ifdef __cplusplus
 }

@@ -51,6 +51,9 @@ TNN_INLINE int32_t add_scale(int32_t x2, const add_rq *q)
     return (t + q->half) >> q->r;
 }
 
+/* Below this many elements the tables cost more than they save. */
+#define ADD_TABLE_MIN 1024
+
 static void add_flat(const tnn_add_params *p, const int8_t *a, const int8_t *b, int8_t *out,
                      int32_t n)
 {
@@ -62,6 +65,23 @@ static void add_flat(const tnn_add_params *p, const int8_t *a, const int8_t *b, 
     const int32_t off1 = (int32_t)((uint32_t)p->input1_offset << 21);
     const int32_t off2 = (int32_t)((uint32_t)p->input2_offset << 21);
     const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
+    if (n >= ADD_TABLE_MIN) {
+        /* each rescaled input depends on its int8 value only: twice it, per
+         * value, in two tables on the stack (2 KiB), so an element costs two
+         * loads, an add and the output stage */
+        int32_t t1[256], t2[256];
+        for (int32_t v = -128; v < 128; v++) {
+            t1[v + 128] = 2 * add_scale((int32_t)((uint32_t)v << 21) + off1, &q1);
+            t2[v + 128] = 2 * add_scale((int32_t)((uint32_t)v << 21) + off2, &q2);
+        }
+        const int32_t *const s1 = t1 + 128, *const s2 = t2 + 128; /* indexed by the int8 value */
+        for (int32_t i = 0; i < n; i++) {
+            int32_t v = add_scale(s1[a[i]] + s2[b[i]], &qo) + zp;
+            v = v < lo ? lo : v;
+            out[i] = (int8_t)(v > hi ? hi : v);
+        }
+        return;
+    }
     for (int32_t i = 0; i < n; i++) {
         const int32_t x = add_scale((int32_t)((uint32_t)(int32_t)a[i] << 21) + off1, &q1);
         const int32_t y = add_scale((int32_t)((uint32_t)(int32_t)b[i] << 21) + off2, &q2);

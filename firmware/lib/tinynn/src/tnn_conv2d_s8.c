@@ -19,8 +19,9 @@
  *  - SIMD (Cortex-M DSP): the columns are sign-extended to halfword pairs
  *    once per pixel pair ((x0,x2), (x1,x3) per group of four taps, the two
  *    pixels interleaved) and reused by every channel pair: per group of four
- *    taps two weight words, SXTB16 / SXTB16 ROR 8, eight SMLAD: 16
- *    instructions per 16 MACs plus the loop's.
+ *    taps two weight words, SXTB16 / SXTB16 ROR 8, eight SMLAD: 18
+ *    instructions per 16 MACs with the loop's; the four results are
+ *    requantized while in registers. An odd last pixel takes 1-pixel tiles.
  *  - portable: int8 columns, each tap's input loaded once for two channels
  *    and each weight once for two pixels.
  * Requantization as tnn_conv1d_s8 (TNN_F_FAST: SMMULR form; ReLU layers
@@ -143,15 +144,16 @@ static void unpack(const int8_t *x, int32_t len, int32_t *dst)
 #endif
 
 /*
- * npairs channel pairs x the pixel pair in xs (groups of four taps): acc[4j..4j+3]
- * = channel 2j and 2j+1 for pixel a, then for pixel b.
+ * The block's nc channels (in pairs) x the pixel pair in xs (groups of four
+ * taps), requantized into ya (pixel a) and yb (pixel b).
  */
 static __attribute__((noinline)) void block_d(const int32_t *xs, const int8_t *w8, int32_t groups,
-                                              int32_t npairs, const chq *c, int32_t *acc)
+                                              int32_t nc, const chq *c, int8_t *ya, int8_t *yb,
+                                              const tnn_conv2d_params *p, int relu)
 {
     const int32_t *w = (const int32_t *)__builtin_assume_aligned(w8, 4);
-    for (int32_t j = 0; j < npairs; j++) {
-        int32_t a0 = c[2 * j].bias, a1 = c[2 * j + 1].bias, a2 = a0, a3 = a1;
+    for (int32_t j = 0; j < nc; j += 2) {
+        int32_t a0 = c[j].bias, a1 = c[j + 1].bias, a2 = a0, a3 = a1;
         const int32_t *x = xs;
 #if TILE_ASM
         /* one group per iteration, 13 registers live: 4 accumulators, the
@@ -200,10 +202,58 @@ static __attribute__((noinline)) void block_d(const int32_t *xs, const int8_t *w
             w += 2;
         }
 #endif
-        acc[4 * j] = a0;
-        acc[4 * j + 1] = a1;
-        acc[4 * j + 2] = a2;
-        acc[4 * j + 3] = a3;
+        /* requantized while the accumulators are in registers */
+        const int two = j + 1 < nc;
+        if (relu) {
+            ya[j] = out_relu(a0, &c[j]);
+            yb[j] = out_relu(a2, &c[j]);
+            if (two) {
+                ya[j + 1] = out_relu(a1, &c[j + 1]);
+                yb[j + 1] = out_relu(a3, &c[j + 1]);
+            }
+        } else {
+            ya[j] = out_general(a0, &c[j], p);
+            yb[j] = out_general(a2, &c[j], p);
+            if (two) {
+                ya[j + 1] = out_general(a1, &c[j + 1], p);
+                yb[j + 1] = out_general(a3, &c[j + 1], p);
+            }
+        }
+    }
+}
+
+/* The same for one pixel (words 0, 1 of each group of four in xs): an odd
+ * row's last pixel, e.g. the 5-pixel rows of a depthwise + pointwise pair run
+ * row by row. */
+static __attribute__((noinline)) void block1_d(const int32_t *xs, const int8_t *w8, int32_t groups,
+                                               int32_t nc, const chq *c, int8_t *ya,
+                                               const tnn_conv2d_params *p, int relu)
+{
+    const int32_t *w = (const int32_t *)__builtin_assume_aligned(w8, 4);
+    for (int32_t j = 0; j < nc; j += 2) {
+        int32_t a0 = c[j].bias, a1 = c[j + 1].bias;
+        const int32_t *x = xs;
+        for (int32_t g = groups; g > 0; g--) {
+            const int32_t x02 = x[0], x13 = x[1], w0 = w[0], w1 = w[1];
+            a0 = __smlad(x02, __sxtb16(w0), a0);
+            a0 = __smlad(x13, tnn_sxtb16_ror8(w0), a0);
+            a1 = __smlad(x02, __sxtb16(w1), a1);
+            a1 = __smlad(x13, tnn_sxtb16_ror8(w1), a1);
+            x += 4;
+            w += 2;
+        }
+        const int two = j + 1 < nc;
+        if (relu) {
+            ya[j] = out_relu(a0, &c[j]);
+            if (two) {
+                ya[j + 1] = out_relu(a1, &c[j + 1]);
+            }
+        } else {
+            ya[j] = out_general(a0, &c[j], p);
+            if (two) {
+                ya[j + 1] = out_general(a1, &c[j + 1], p);
+            }
+        }
     }
 }
 #else
@@ -252,10 +302,12 @@ int tnn_conv2d_s8(const tnn_conv2d_params *p, const int8_t *input, const int8_t 
     int8_t *cola = (int8_t *)scratch, *colb = cola + l4;   /* two int8 columns */
 #endif
     chq c[TNN_CONV2D_BLOCK];
+#if !TNN_DSP
     int32_t acc[2 * TNN_CONV2D_BLOCK];
+#endif
     for (int32_t cb = 0; cb < out_c; cb += TNN_CONV2D_BLOCK) {
         const int32_t ce = cb + TNN_CONV2D_BLOCK < out_c ? cb + TNN_CONV2D_BLOCK : out_c;
-        const int32_t nc = ce - cb, npairs = (nc + 1) >> 1;
+        const int32_t nc = ce - cb;
         for (int32_t k = 0; k < nc; k++) {
             decode(p, chan, cb + k, &c[k]);
         }
@@ -275,14 +327,22 @@ int tnn_conv2d_s8(const tnn_conv2d_params *p, const int8_t *input, const int8_t 
 #if TNN_DSP
             if (one_by_one) {
                 unpack(pixel(p, input, pa), len, xs);
-                unpack(pixel(p, input, pb), len, xs + 2);
             } else {
                 gather(p, input, pa, col);
                 unpack(col, l4, xs);
+            }
+            if (pb == pa) { /* an odd last pixel: one-pixel tiles */
+                block1_d(xs, wb, l4 >> 2, nc, c, output + pa * out_c + cb, p, all_relu);
+                continue;
+            }
+            if (one_by_one) {
+                unpack(pixel(p, input, pb), len, xs + 2);
+            } else {
                 gather(p, input, pb, col);
                 unpack(col, l4, xs + 2);
             }
-            block_d(xs, wb, l4 >> 2, npairs, c, acc);
+            block_d(xs, wb, l4 >> 2, nc, c, output + pa * out_c + cb, output + pb * out_c + cb, p,
+                    all_relu);
 #else
             const int8_t *xa, *xb;
             if (one_by_one) {
@@ -294,21 +354,16 @@ int tnn_conv2d_s8(const tnn_conv2d_params *p, const int8_t *input, const int8_t 
                 xa = cola;
                 xb = colb;
             }
-            block_c(xa, xb, wb, len, l4, npairs, c, acc);
+            block_c(xa, xb, wb, len, l4, (nc + 1) >> 1, c, acc);
 #endif
+#if !TNN_DSP
             int8_t *ya = output + pa * out_c + cb, *yb = output + pb * out_c + cb;
             for (int32_t k = 0; k < nc; k++) {
                 const int32_t a = acc[4 * (k >> 1) + (k & 1)], b = acc[4 * (k >> 1) + 2 + (k & 1)];
-#if TNN_DSP
-                if (all_relu) {
-                    ya[k] = out_relu(a, &c[k]);
-                    yb[k] = out_relu(b, &c[k]);
-                    continue;
-                }
-#endif
                 ya[k] = out_general(a, &c[k], p);
                 yb[k] = out_general(b, &c[k], p);
             }
+#endif
         }
     }
     return TNN_OK;

@@ -129,7 +129,7 @@ TNN_INLINE void tap4(const int8_t *x, const int32_t *w, acc4 *a)
 
 /*
  * Requantization of a ReLU layer whose output covers [-128, 127] from zp =
- * -128 (act_min = zp, act_max = 127), per channel in four instructions:
+ * -128 (act_min = zp, act_max = 127), per channel in three instructions:
  * SMMLAR(acc * 2^(lshift+1), M, half + zp * 2^r) >> r, then SSAT #8. This is
  * tnn_rq_fast's integer plus zp (adding zp * 2^r before the shift adds zp
  * after it); the correction tnn_rq_fast applies to a negative product is
@@ -142,7 +142,29 @@ typedef struct {
 
 TNN_INLINE int32_t rq_relu(int32_t acc, const relu_k *k)
 {
-    return tnn_ssat8(tnn_smmlar((int32_t)((uint32_t)acc << k->s), k->m, k->ra) >> k->r);
+    return tnn_ssat8(tnn_smmlar(acc, k->m, k->ra) >> k->r);
+}
+
+/* The ReLU path's accumulator arrives already scaled by 2^s (s = lshift + 1):
+ * its unpacked taps and bias are scaled once per channel group (a weight
+ * times 2^s fits a halfword for s <= 7; the sum obeys TNN_F_FAST). */
+TNN_INLINE int32_t scale_pair(int32_t w, int32_t s_lo, int32_t s_hi)
+{
+    const uint32_t lo = (uint32_t)(int32_t)(int16_t)(uint32_t)w << s_lo;
+    const uint32_t hi = (uint32_t)(w >> 16) << s_hi;
+    return (int32_t)((lo & 0xFFFFu) | (hi << 16));
+}
+
+TNN_INLINE void prescale(int32_t *wu, int32_t taps, const relu_k *k, acc4 *bias)
+{
+    for (int32_t t = 0; t < taps; t++) {
+        wu[2 * t] = scale_pair(wu[2 * t], k[0].s, k[2].s);
+        wu[2 * t + 1] = scale_pair(wu[2 * t + 1], k[1].s, k[3].s);
+    }
+    bias->a0 = (int32_t)((uint32_t)bias->a0 << k[0].s);
+    bias->a1 = (int32_t)((uint32_t)bias->a1 << k[1].s);
+    bias->a2 = (int32_t)((uint32_t)bias->a2 << k[2].s);
+    bias->a3 = (int32_t)((uint32_t)bias->a3 << k[3].s);
 }
 
 /* Requantize and store four channels. */
@@ -216,7 +238,7 @@ TNN_INLINE void run4_body(const tnn_dwconv2d_params *p, const int8_t *in, const 
     const int32_t ch = p->channels, iw = p->in_w, kh = p->kernel_h, kw = p->kernel_w;
     const int32_t sh = p->stride_h, sw = p->stride_w, ow = p->out_w;
     const int32_t row = iw * ch, step = sw * ch;
-    const acc4 bias = {q[0].bias, q[1].bias, q[2].bias, q[3].bias};
+    acc4 bias = {q[0].bias, q[1].bias, q[2].bias, q[3].bias};
     /* on the stack: sp-relative loads, no pointer to keep in a register */
     const relu_k kl[4] = {k[0], k[1], k[2], k[3]};
     int32_t wu[2 * DW2_MAX_TAPS];
@@ -224,6 +246,9 @@ TNN_INLINE void run4_body(const tnn_dwconv2d_params *p, const int8_t *in, const 
         const int32_t ww = tnn_ld4(filter + t * ch + c);
         wu[2 * t] = __sxtb16(ww);
         wu[2 * t + 1] = tnn_sxtb16_ror8(ww);
+    }
+    if (relu) {
+        prescale(wu, kh * kw, k, &bias);
     }
     for (int32_t oy = 0; oy < p->out_h; oy++) {
         const int32_t iy0 = oy * sh - p->pad_top;
@@ -323,7 +348,7 @@ TNN_INLINE void run4lb_body(const tnn_dwconv2d_params *p, const int8_t *in, cons
 {
     const int32_t ch = p->channels, kh = p->kernel_h, kw = p->kernel_w, pt = p->pad_top;
     const int32_t sh = p->stride_h, step = 2 * p->stride_w, ow = p->out_w;
-    const acc4 bias = {q[0].bias, q[1].bias, q[2].bias, q[3].bias};
+    acc4 bias = {q[0].bias, q[1].bias, q[2].bias, q[3].bias};
     const relu_k kl[4] = {k[0], k[1], k[2], k[3]};
     const int32_t zp4 = (int32_t)((uint32_t)(uint8_t)p->input_zero_point * 0x01010101u);
     const int32_t zp02 = __sxtb16(zp4), zp13 = tnn_sxtb16_ror8(zp4);
@@ -332,6 +357,9 @@ TNN_INLINE void run4lb_body(const tnn_dwconv2d_params *p, const int8_t *in, cons
         const int32_t ww = tnn_ld4(filter + t * ch + c);
         wu[2 * t] = __sxtb16(ww);
         wu[2 * t + 1] = tnn_sxtb16_ror8(ww);
+    }
+    if (relu) {
+        prescale(wu, kh * kw, k, &bias);
     }
     const int32_t *rp[DW2_MAX_TAPS];
     int32_t filled = -pt; /* rows below this are in the ring */
@@ -426,7 +454,7 @@ int tnn_dwconv2d_s8(const tnn_dwconv2d_params *p, const int8_t *input, const int
                 k[j].s = q[j].lshift1;
                 k[j].m = q[j].mult;
                 k[j].r = q[j].rshift;
-                relu = relu && q[j].rshift <= 22;
+                relu = relu && q[j].rshift <= 22 && q[j].lshift1 <= 7;
                 k[j].ra = q[j].rshift <= 22 ? q[j].half + (int32_t)((uint32_t)(int32_t)p->output_zero_point
                                                                      << q[j].rshift)
                                             : 0;
@@ -447,4 +475,45 @@ int tnn_dwconv2d_s8(const tnn_dwconv2d_params *p, const int8_t *input, const int
         }
     }
     return TNN_OK;
+}
+
+int tnn_dwconv2d_rows_s8(const tnn_dwconv2d_params *p, int32_t oy, int32_t n, const int8_t *input,
+                         const int8_t *filter, const uint8_t *chan, int8_t *out_rows)
+{
+    if (p == 0 || input == 0 || p->batches != 1 || oy < 0 || n < 1 || oy + n > p->out_h) {
+        return TNN_ERR_ARG;
+    }
+    /* the same layer restricted to the input rows output rows oy..oy+n-1
+     * read: rows above the image become padding of the smaller layer */
+    tnn_dwconv2d_params r = *p;
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    const int32_t lo = iy0 < 0 ? 0 : (iy0 > p->in_h ? p->in_h : iy0);
+    int32_t hi = (oy + n - 1) * p->stride_h - p->pad_top + p->kernel_h;
+    hi = hi > p->in_h ? p->in_h : hi;
+    r.in_h = (int16_t)(hi > lo ? hi - lo : 0);
+    r.pad_top = (int8_t)(lo - iy0);
+    r.out_h = (int16_t)n;
+    return tnn_dwconv2d_s8(&r, input + lo * p->in_w * p->channels, filter, chan, out_rows);
+}
+
+int tnn_dwconv2d_pw_s8(const tnn_dwconv2d_params *dw, const int8_t *input, const int8_t *dw_filter,
+                       const uint8_t *dw_chan, const tnn_conv2d_params *pw,
+                       const int8_t *pw_filter, const uint8_t *pw_chan, int8_t *rows,
+                       int8_t *output, void *scratch)
+{
+    if (dw == 0 || pw == 0 || rows == 0 || output == 0 || pw->input.n != 1 || pw->input.h < 1 ||
+        pw->input.w != dw->out_w || pw->input.c != dw->channels || pw->kernel_h != 1 ||
+        pw->kernel_w != 1 || pw->stride_w != 1) {
+        return TNN_ERR_ARG;
+    }
+    const int32_t band = pw->input.h, out_row = pw->output.w * pw->output.c;
+    tnn_conv2d_params b = *pw;
+    int rc = 0;
+    for (int32_t oy = 0; oy < dw->out_h; oy += band) {
+        const int32_t n = dw->out_h - oy < band ? dw->out_h - oy : band;
+        b.input.h = b.output.h = n;
+        rc |= tnn_dwconv2d_rows_s8(dw, oy, n, input, dw_filter, dw_chan, rows);
+        rc |= tnn_conv2d_s8(&b, rows, pw_filter, pw_chan, output + oy * out_row, scratch);
+    }
+    return rc ? TNN_ERR_ARG : TNN_OK;
 }

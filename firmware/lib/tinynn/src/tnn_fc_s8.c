@@ -4,7 +4,9 @@
  *
  * Arithmetic: TFLM's FullyConnected integer result. The input offset is
  * folded into the bias at generation time (bias - zp * sum(w)), so every
- * output is bias + sum(w * x) over the raw int8 inputs, requantized.
+ * output is bias + sum(w * x) over the raw int8 inputs, requantized. Each
+ * row's constants come as three words (not a channel table record: a row
+ * has few MACs, decoding a record would cost a sixth of them).
  *
  * Loop order: output rows in quads; per quad one pass over the input with
  * four accumulators. The weight rows are padded with zeros to a multiple of
@@ -13,27 +15,34 @@
  *  - SIMD (Cortex-M DSP): the input is sign-extended to halfword pairs once
  *    per batch into the scratch ((x0,x2), (x1,x3) per group of four, zero
  *    padded) and reused by every quad; per group and row one weight word,
- *    SXTB16 and SXTB16 ROR 8, two SMLAD: 22 instructions per 16 MACs.
+ *    SXTB16 and SXTB16 ROR 8, two SMLAD; two groups per iteration: 40
+ *    instructions per 32 MACs with the loop's.
  *  - portable: each input byte is loaded once per quad, four multiplies.
  */
 #include "tinynn.h"
 #include "tnn_fixedpoint.h"
 #include "tnn_internal.h"
 
-/* The layer's constants in locals: the int8 output stores could alias the
- * parameter struct, which would reload every field per row. */
-typedef struct {
-    tnn_chan_fmt f;
-    int32_t zp, lo, hi;
-} fc_consts;
-
-/* Row oc's output from its accumulator without the bias. */
-TNN_INLINE int8_t row_out(int32_t acc, const uint8_t *chan, const fc_consts *k, int32_t oc)
+/*
+ * Row oc's output from its accumulator without the bias, from the row's
+ * three-word record {bias, multiplier, l1 | r << 8 | (r > 0) << 16}
+ * (l1 = max(shift, 0) + 1, r = max(-shift, 0)): tnn_rq_fast's integer
+ * (SMMULR(acc << l1, m), minus 1 when negative and r > 0, rounded shift
+ * right by r), without decoding a channel table record.
+ */
+TNN_INLINE int8_t row_out(int32_t acc, const int32_t *t, int32_t zp, int32_t lo, int32_t hi)
 {
-    tnn_rq q;
-    tnn_rq_load(chan, &k->f, oc, &q);
-    const int32_t v = TNN_RQ(acc + q.bias, &q) + k->zp;
-    return (int8_t)tnn_clamp(v, k->lo, k->hi);
+    const int32_t w2 = t[2];
+    const int32_t l1 = w2 & 0xFF, r = (w2 >> 8) & 0xFF, neg = (w2 >> 16) & 1;
+    const int32_t a = (int32_t)((uint32_t)(acc + t[0]) << l1);
+#if TNN_DSP
+    int32_t x = tnn_smmulr(a, t[1]);
+#else
+    int32_t x = (int32_t)(((int64_t)a * t[1] + ((int64_t)1 << 31)) >> 32);
+#endif
+    x -= (x >> 31) & neg;
+    x = ((x + (int32_t)((1u << r) >> 1)) >> r) + zp;
+    return (int8_t)tnn_clamp(x, lo, hi);
 }
 
 #if TNN_DSP
@@ -198,15 +207,16 @@ static void quad_c(const int8_t *x, const int8_t *w, int32_t depth, int32_t *acc
 #endif
 
 int tnn_fc_s8(const tnn_fc_params *p, const int8_t *input, const int8_t *filter,
-              const uint8_t *chan, int8_t *output, void *scratch)
+              const int32_t *rows, int8_t *output, void *scratch)
 {
-    if (p == 0 || input == 0 || filter == 0 || chan == 0 || output == 0 ||
+    if (p == 0 || input == 0 || filter == 0 || rows == 0 || output == 0 ||
         !(p->flags & TNN_F_FAST)) {
         return TNN_ERR_ARG;
     }
     const int32_t depth = p->depth, out_c = p->out_c;
     const int32_t d4 = (depth + 3) & ~3;
-    const fc_consts kc = {p->chan, p->output_zero_point, p->act_min, p->act_max};
+    /* in locals: the int8 stores could alias the parameter struct */
+    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
 #if TNN_DSP
     if (scratch == 0) {
         return TNN_ERR_ARG;
@@ -232,7 +242,7 @@ int tnn_fc_s8(const tnn_fc_params *p, const int8_t *input, const int8_t *filter,
             quad_c(x, w, depth, acc);
 #endif
             for (int32_t k = 0; k < 4; k++) {
-                y[oc + k] = row_out(acc[k], chan, &kc, oc + k);
+                y[oc + k] = row_out(acc[k], rows + 3 * (oc + k), zp, lo, hi);
             }
         }
         for (; oc < out_c; oc++) { /* rows past the last quad, stored plainly */
@@ -242,7 +252,7 @@ int tnn_fc_s8(const tnn_fc_params *p, const int8_t *input, const int8_t *filter,
 #else
             const int32_t acc = tnn_dot_s8(x, w, depth, 0);
 #endif
-            y[oc] = row_out(acc, chan, &kc, oc);
+            y[oc] = row_out(acc, rows + 3 * oc, zp, lo, hi);
         }
     }
     return TNN_OK;
