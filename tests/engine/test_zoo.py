@@ -40,6 +40,12 @@ def test_architecture(name, zoo_dir):
     assert prog.macs == net.macs
     assert {op.kind for op in prog.graph.ops} <= PUBLISHED_OPS[name] | {"QUANTIZE"}
     assert prog.input_bytes == int(np.prod(net.input_shape))
+    # every convolution and fully connected layer takes a SIMD kernel, none the reference
+    kernels = {layer.op.kind: set() for layer in prog.steps}
+    for layer in prog.steps:
+        kernels[layer.op.kind].add(layer.kernel)
+    assert kernels.get("FULLY_CONNECTED", {"tnn_fc_s8"}) == {"tnn_fc_s8"}
+    assert kernels.get("CONV_2D", set()) <= {"tnn_conv2d_s8", "tnn_conv1d_s8"}
     # flash: weights + channel tables <= 1.1 x the .tflite's weight + bias bytes
     assert prog.weight_bytes <= 1.1 * prog.src_weight_bytes
     # memory: never above the layer-by-layer floor (whole tensors live at one operator),

@@ -19,8 +19,9 @@
  *  - SIMD (Cortex-M DSP): the columns are sign-extended to halfword pairs
  *    once per pixel pair ((x0,x2), (x1,x3) per group of four taps, the two
  *    pixels interleaved) and reused by every channel pair: per group of four
- *    taps two weight words, SXTB16 / SXTB16 ROR 8, eight SMLAD: 16
- *    instructions per 16 MACs plus the loop's.
+ *    taps two weight words, SXTB16 / SXTB16 ROR 8, eight SMLAD: 18
+ *    instructions per 16 MACs with the loop's; the four results are
+ *    requantized while in registers. An odd last pixel takes 1-pixel tiles.
  *  - portable: int8 columns, each tap's input loaded once for two channels
  *    and each weight once for two pixels.
  * Requantization as tnn_conv1d_s8 (TNN_F_FAST: SMMULR form; ReLU layers
