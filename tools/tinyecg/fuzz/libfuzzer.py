@@ -37,22 +37,33 @@ MAX_LEN = 4200
 #: A single input running longer than this is reported as a hang (libFuzzer -timeout).
 HANG_SECONDS = 25
 
-_ECGDSP = sorted((ECGDSP / "src").glob("*.c"))
-_DEVICE = [SRC / "protocol.c", SRC / "commands.c", SRC / "cmd_model.c", SRC / "stream.c", *_ECGDSP]
-_WITH_MODEL = [*sorted(MODEL.glob("*.c")), *sorted((TINYNN / "src").glob("*.c"))]
-#: Compiled -O2 without sanitizers or coverage feedback: the generated model and
-#: its kernels run on well-formed inputs only here (their own parity and
-#: sanitizer tests are in tests/engine); instrumenting them would make the
-#: stream target ~5x slower and steer the fuzzer into the kernels' loops.
-PLAIN = [*sorted(MODEL.glob("*.c")), *sorted((TINYNN / "src").glob("*.c"))]
+# The source lists are globbed when a target is built, not at import: a long run
+# (tools/fuzz.py: 30 min per target, then coverage) must build against the tree as
+# it is then -- a kernel file added meanwhile once left the coverage build with
+# an undefined symbol.
+def _ecgdsp() -> list[Path]:
+    return sorted((ECGDSP / "src").glob("*.c"))
 
-#: target name -> firmware sources linked with tests/fuzz/fuzz_<name>.c and the board shim
-TARGETS: dict[str, list[Path]] = {
-    "frame": [SRC / "protocol.c"],
-    "commands": _DEVICE + _WITH_MODEL,
-    "stream": _DEVICE + _WITH_MODEL,
-    "delta8": _DEVICE,
-    "ecgdsp": _ECGDSP,
+
+def _device() -> list[Path]:
+    return [SRC / "protocol.c", SRC / "commands.c", SRC / "cmd_model.c", SRC / "stream.c", *_ecgdsp()]
+
+
+def plain() -> list[Path]:
+    """Compiled -O2 without sanitizers or coverage feedback: the generated model and
+    its kernels run on well-formed inputs only here (their own parity and
+    sanitizer tests are in tests/engine); instrumenting them would make the
+    stream target ~5x slower and steer the fuzzer into the kernels' loops."""
+    return [*sorted(MODEL.glob("*.c")), *sorted((TINYNN / "src").glob("*.c"))]
+
+
+#: target name -> the firmware sources linked with tests/fuzz/fuzz_<name>.c and the board shim
+TARGETS = {
+    "frame": lambda: [SRC / "protocol.c"],
+    "commands": lambda: _device() + plain(),
+    "stream": lambda: _device() + plain(),
+    "delta8": _device,
+    "ecgdsp": _ecgdsp,
 }
 
 CLANG = "clang"
@@ -77,7 +88,7 @@ def require_clang() -> str:
 def sources(name: str) -> list[Path]:
     if name not in TARGETS:
         raise TinyEcgError(f"unknown fuzz target '{name}': choose one of {', '.join(TARGETS)}")
-    return [FUZZ_DIR / f"fuzz_{name}.c", FUZZ_DIR / "board_host.c", *TARGETS[name]]
+    return [FUZZ_DIR / f"fuzz_{name}.c", FUZZ_DIR / "board_host.c", *TARGETS[name]()]
 
 
 def _commands(name: str, exe: Path, coverage: bool) -> list[list[str]]:
@@ -85,16 +96,18 @@ def _commands(name: str, exe: Path, coverage: bool) -> list[list[str]]:
     srcs = sources(name)
     defs = DEFINES + (["-DTINYECG_HAVE_MODEL=1"] if (MODEL / "model.c") in srcs else [])
     inc = [f"-I{d}" for d in INCLUDES]
-    plain = [p for p in srcs if p in PLAIN]
+    uninstrumented = plain()
+    plain_srcs = [p for p in srcs if p in uninstrumented]
     obj = exe.with_name(exe.name + "_plain.o")
     cmds = []
-    if plain:
+    if plain_srcs:
         # one translation unit per source, into one relocatable object
-        objs = [exe.with_name(f"{exe.name}_{p.stem}.o") for p in plain]
-        cmds += [[require_clang(), *CFLAGS, "-O2", *defs, *inc, "-c", str(p), "-o", str(o)] for p, o in zip(plain, objs)]
+        objs = [exe.with_name(f"{exe.name}_{p.stem}.o") for p in plain_srcs]
+        cmds += [[require_clang(), *CFLAGS, "-O2", *defs, *inc, "-c", str(p), "-o", str(o)]
+                 for p, o in zip(plain_srcs, objs)]
         cmds.append(["ld", "-r", *map(str, objs), "-o", str(obj)])
     link = [require_clang(), *CFLAGS, *(COVERAGE if coverage else SANITIZE), *defs, *inc,
-            *(str(p) for p in srcs if p not in PLAIN), *([str(obj)] if plain else []), "-o", str(exe)]
+            *(str(p) for p in srcs if p not in uninstrumented), *([str(obj)] if plain_srcs else []), "-o", str(exe)]
     return cmds + [link]
 
 
@@ -231,7 +244,7 @@ def coverage(name: str, corpus_dirs: list[Path], out_dir: Path) -> dict[str, dic
     subprocess.run(["llvm-profdata", "merge", "-sparse", *map(str, profiles), "-o", str(data)], check=True)
     for prof in profiles:
         prof.unlink(missing_ok=True)
-    by_name = {p.name: p for p in TARGETS[name]}
+    by_name = {p.name: p for p in TARGETS[name]()}
     out = {}
     for spec in FOCUS[name]:
         fname, _, func = spec.partition(":")
