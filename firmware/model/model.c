@@ -37,7 +37,6 @@ extern const int32_t l13_fc_rows[12];
  *   t26   offset      0  bytes    512  live ops 6..8  tinyecg_batch1_1/tinyecg_beat_cnn_1/pool2_1/MaxPool1d
  *   t31   offset      0  bytes     48  live ops 12..13  tinyecg_batch1_1/tinyecg_beat_cnn_1/concat_1/concat
  *   t33   offset      0  bytes      4  live ops 14..15  tinyecg_batch1_1/tinyecg_beat_cnn_1/probs_1/MatMul;tinyecg_b
- *   t34   offset      4  bytes      4  live ops 15..16  StatefulPartitionedCall_1:0
  *   t32   offset     48  bytes     32  live ops 13..14  tinyecg_batch1_1/tinyecg_beat_cnn_1/dense_1/MatMul;tinyecg_b
  *   t24   offset    512  bytes    512  live ops 4..6  tinyecg_batch1_1/tinyecg_beat_cnn_1/pool1_1/MaxPool1d
  *   t30   offset    512  bytes     32  live ops 8..12  tinyecg_batch1_1/tinyecg_beat_cnn_1/gap_1/Mean
@@ -340,8 +339,7 @@ int model_invoke(const int8_t *in, int8_t *out)
         rc |= tnn_fc_s8(&l13_fc, arena.bytes + 48, l13_fc_filter, l13_fc_rows, arena.bytes + 0, scratch.bytes);
     }
     { /* l14_softmax: operator #15 SOFTMAX */
-        rc |= tnn_softmax_s8(&l14_softmax, arena.bytes + 0, arena.bytes + 4);
+        rc |= tnn_softmax_s8(&l14_softmax, arena.bytes + 0, out + 0);
     }
-    memcpy(out + 0, arena.bytes + 4, 4); /* output t34 */
     return rc ? -1 : 0;
 }

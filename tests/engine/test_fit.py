@@ -66,7 +66,8 @@ def test_too_big_for_ram_names_the_biggest_tensors(too_big_for_ram, tmp_path):
     assert m, msg
     need, fw, arena, io = (int(g.replace(",", "")) for g in m.groups()[:4])
     assert need == fw + arena + io > 65_536
-    assert arena == 65_536 and io == 12_288 + 65_536  # the output lives in the arena and is copied out
+    # the output is written in place into the output buffer: counted once, not in the arena
+    assert arena < 12_288 and io == 12_288 + 65_536
     assert m.group(5) != m.group(6)  # the output, then the input
 
 

@@ -23,7 +23,7 @@ import jinja2
 from .errors import TinyEcgError
 from . import lowering
 from .lowering import CArray, Context, Layer, lower_op
-from .memplan import ARENA_ALIGN, Buffer, floor_bytes, plan_memory, roots
+from .memplan import ARENA_ALIGN, Buffer, floor_bytes, output_slots, plan_memory, roots
 from .tflite_import import VIEW_OPS, Graph
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -154,10 +154,14 @@ def render(prog: Program, profile: bool = False) -> dict[str, str]:
     const_inputs: list[CArray] = []
     const_names: dict[int, str] = {}
 
+    out_slots = output_slots(g, prog.root_of)
+
     def addr(t: int, layer: Layer) -> str:
         r = prog.root_of[t]
         if r in in_offsets:
             return f"in + {in_offsets[r]}"
+        if r in out_slots:
+            return f"out + {out_slots[r]}"
         if r in prog.buffers:
             return f"arena.bytes + {prog.buffers[r].offset}"
         tensor = g.tensors[r]
@@ -196,7 +200,8 @@ def render(prog: Program, profile: bool = False) -> dict[str, str]:
     out_copies, acc = [], 0
     for o in g.outputs:
         t = g.tensors[o]
-        out_copies.append((acc, addr(o, prog.layers[-1]) if prog.layers else "in + 0", t.nbytes, o))
+        if prog.root_of[o] not in out_slots:  # else written there in place
+            out_copies.append((acc, addr(o, prog.layers[-1]) if prog.layers else "in + 0", t.nbytes, o))
         acc += t.nbytes
 
     mem_rows = []

@@ -2,7 +2,8 @@
 static arena, chosen from lifetimes at generation time.
 
 * Constants stay in flash; graph inputs are read in place from the caller's
-  buffer (views of them too).
+  buffer (views of them too); graph outputs are written in place into the
+  caller's output buffer where ``output_slots`` allows (else copied out).
 * A tensor's storage is its *root*: a view's output shares its input's root.
 * A root lives from the call that writes it to the last call that reads it or
   any view of it (by operator index; a fused call counts at its first
@@ -68,10 +69,31 @@ def shared_blocks(root_of: dict[int, int], layers) -> list[tuple[int, int, int, 
     return out
 
 
+def output_slots(graph: Graph, root_of: dict[int, int]) -> dict[int, int]:
+    """Roots the kernels write straight into the caller's output buffer
+    (root -> byte offset in it), so a graph output is neither kept in the
+    arena nor copied out: a root that only one graph output uses, of the
+    output's size, not a graph input or constant, at a 4-byte-aligned offset
+    (word stores). Other outputs are copied from the arena."""
+    inputs = {root_of[i] for i in graph.inputs}
+    uses: dict[int, int] = {}
+    for o in graph.outputs:
+        uses[root_of[o]] = uses.get(root_of[o], 0) + 1
+    slots, acc = {}, 0
+    for o in graph.outputs:
+        r = root_of[o]
+        t = graph.tensors[o]
+        if (uses[r] == 1 and r not in inputs and not graph.tensors[r].is_const
+                and graph.tensors[r].nbytes == t.nbytes and acc % ARENA_ALIGN == 0):
+            slots[r] = acc
+        acc += t.nbytes
+    return slots
+
+
 def lifetimes(graph: Graph, root_of: dict[int, int], layers=None) -> dict[int, Buffer]:
     """The arena-resident roots and their lifetimes (see the module docstring)."""
     end = len(graph.ops)
-    inputs = {root_of[i] for i in graph.inputs}
+    inputs = {root_of[i] for i in graph.inputs} | set(output_slots(graph, root_of))
     if layers is None:
         steps = [(op.index, list(op.inputs), list(op.outputs)) for op in graph.ops if op.kind not in VIEW_OPS]
     else:
