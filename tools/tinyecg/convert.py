@@ -40,7 +40,7 @@ class Fit:
     firmware_flash: int
     model_flash: int
     firmware_ram: int
-    arena_ram: int
+    arena_ram: int   # the model's static RAM: the planned arena plus the kernels' scratch buffer
     io_ram: int
 
     @property
@@ -68,7 +68,7 @@ class Fit:
                 f"(firmware {self.firmware_flash:,} B + model {self.model_flash:,} B)")
 
     def ram_text(self) -> str:
-        return (f"RAM {self.ram_needed:,} B of {self.ram_max:,} B (firmware {self.firmware_ram:,} B + arena "
+        return (f"RAM {self.ram_needed:,} B of {self.ram_max:,} B (firmware {self.firmware_ram:,} B + arena and scratch "
                 f"{self.arena_ram:,} B + inputs/outputs {self.io_ram:,} B)")
 
     def refusal(self, model_name: str, prog: codegen.Program) -> str:
