@@ -168,6 +168,22 @@ TNN_INLINE void prescale(int32_t *wu, int32_t taps, const relu_k *k, acc4 *bias)
 }
 
 /* Requantize and store four channels. */
+/* Channels c..c+3 of every tap, unpacked once per channel group into
+ * sign-extended halfword pairs (even, odd channels); with a fused ReLU the
+ * weights and bias are pre-scaled (prescale above). */
+TNN_INLINE void unpack_taps(const int8_t *filter, int32_t ch, int32_t c, int32_t taps, const int relu,
+                            const relu_k *k, int32_t *wu, acc4 *bias)
+{
+    for (int32_t t = 0; t < taps; t++) {
+        const int32_t ww = tnn_ld4(filter + t * ch + c);
+        wu[2 * t] = __sxtb16(ww);
+        wu[2 * t + 1] = tnn_sxtb16_ror8(ww);
+    }
+    if (relu) {
+        prescale(wu, taps, k, bias);
+    }
+}
+
 TNN_INLINE void store4(const tnn_dwconv2d_params *p, const acc4 *a, const tnn_rq *q,
                        const relu_k *k, int8_t *o, const int relu)
 {
@@ -242,14 +258,7 @@ TNN_INLINE void run4_body(const tnn_dwconv2d_params *p, const int8_t *in, const 
     /* on the stack: sp-relative loads, no pointer to keep in a register */
     const relu_k kl[4] = {k[0], k[1], k[2], k[3]};
     int32_t wu[2 * DW2_MAX_TAPS];
-    for (int32_t t = 0; t < kh * kw; t++) {
-        const int32_t ww = tnn_ld4(filter + t * ch + c);
-        wu[2 * t] = __sxtb16(ww);
-        wu[2 * t + 1] = tnn_sxtb16_ror8(ww);
-    }
-    if (relu) {
-        prescale(wu, kh * kw, k, &bias);
-    }
+    unpack_taps(filter, ch, c, kh * kw, relu, k, wu, &bias);
     for (int32_t oy = 0; oy < p->out_h; oy++) {
         const int32_t iy0 = oy * sh - p->pad_top;
         int8_t *o = out + oy * ow * ch + c;
@@ -353,14 +362,7 @@ TNN_INLINE void run4lb_body(const tnn_dwconv2d_params *p, const int8_t *in, cons
     const int32_t zp4 = (int32_t)((uint32_t)(uint8_t)p->input_zero_point * 0x01010101u);
     const int32_t zp02 = __sxtb16(zp4), zp13 = tnn_sxtb16_ror8(zp4);
     int32_t wu[2 * DW2_MAX_TAPS];
-    for (int32_t t = 0; t < kh * kw; t++) {
-        const int32_t ww = tnn_ld4(filter + t * ch + c);
-        wu[2 * t] = __sxtb16(ww);
-        wu[2 * t + 1] = tnn_sxtb16_ror8(ww);
-    }
-    if (relu) {
-        prescale(wu, kh * kw, k, &bias);
-    }
+    unpack_taps(filter, ch, c, kh * kw, relu, k, wu, &bias);
     const int32_t *rp[DW2_MAX_TAPS];
     int32_t filled = -pt; /* rows below this are in the ring */
     for (int32_t oy = 0; oy < p->out_h; oy++) {

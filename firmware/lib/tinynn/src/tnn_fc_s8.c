@@ -93,6 +93,29 @@ static __attribute__((noinline)) void quad_d(const int32_t *xs, const int8_t *w8
     /* 4-aligned (the generator aligns the filter) */
     const int32_t *w = (const int32_t *)__builtin_assume_aligned(w8, 4);
 #if QUAD_PAIR_ASM
+/* One group of the loop below: 16 MACs over one pair of halfword inputs and
+ * four weight words (two LDRDs), into the four row accumulators. */
+#define FC_QUAD_GROUP_ASM \
+    "ldrd   %[x02], %[x13], [%[xs]], #8\n\t" \
+    "ldrd   %[wa], %[wb], [%[w]], #8\n\t" \
+    "sxtb16 %[t], %[wa]\n\t" \
+    "smlad  %[a0], %[x02], %[t], %[a0]\n\t" \
+    "sxtb16 %[t], %[wa], ror #8\n\t" \
+    "smlad  %[a0], %[x13], %[t], %[a0]\n\t" \
+    "sxtb16 %[t], %[wb]\n\t" \
+    "smlad  %[a1], %[x02], %[t], %[a1]\n\t" \
+    "sxtb16 %[t], %[wb], ror #8\n\t" \
+    "smlad  %[a1], %[x13], %[t], %[a1]\n\t" \
+    "ldrd   %[wa], %[wb], [%[w]], #8\n\t" \
+    "sxtb16 %[t], %[wa]\n\t" \
+    "smlad  %[a2], %[x02], %[t], %[a2]\n\t" \
+    "sxtb16 %[t], %[wa], ror #8\n\t" \
+    "smlad  %[a2], %[x13], %[t], %[a2]\n\t" \
+    "sxtb16 %[t], %[wb]\n\t" \
+    "smlad  %[a3], %[x02], %[t], %[a3]\n\t" \
+    "sxtb16 %[t], %[wb], ror #8\n\t" \
+    "smlad  %[a3], %[x13], %[t], %[a3]\n\t"
+
     /* Two groups per iteration, written out: GCC 12 hoists all eight weight
      * loads of an unrolled C loop and spills accumulators. Here one pair of
      * halfword inputs and two weight words are live at a time (LDRD with
@@ -102,44 +125,8 @@ static __attribute__((noinline)) void quad_d(const int32_t *xs, const int8_t *w8
         int32_t x02, x13, wa, wb, t;
         __asm__ volatile(
             "1:\n\t"
-            "ldrd   %[x02], %[x13], [%[xs]], #8\n\t"
-            "ldrd   %[wa], %[wb], [%[w]], #8\n\t"
-            "sxtb16 %[t], %[wa]\n\t"
-            "smlad  %[a0], %[x02], %[t], %[a0]\n\t"
-            "sxtb16 %[t], %[wa], ror #8\n\t"
-            "smlad  %[a0], %[x13], %[t], %[a0]\n\t"
-            "sxtb16 %[t], %[wb]\n\t"
-            "smlad  %[a1], %[x02], %[t], %[a1]\n\t"
-            "sxtb16 %[t], %[wb], ror #8\n\t"
-            "smlad  %[a1], %[x13], %[t], %[a1]\n\t"
-            "ldrd   %[wa], %[wb], [%[w]], #8\n\t"
-            "sxtb16 %[t], %[wa]\n\t"
-            "smlad  %[a2], %[x02], %[t], %[a2]\n\t"
-            "sxtb16 %[t], %[wa], ror #8\n\t"
-            "smlad  %[a2], %[x13], %[t], %[a2]\n\t"
-            "sxtb16 %[t], %[wb]\n\t"
-            "smlad  %[a3], %[x02], %[t], %[a3]\n\t"
-            "sxtb16 %[t], %[wb], ror #8\n\t"
-            "smlad  %[a3], %[x13], %[t], %[a3]\n\t"
-            "ldrd   %[x02], %[x13], [%[xs]], #8\n\t"
-            "ldrd   %[wa], %[wb], [%[w]], #8\n\t"
-            "sxtb16 %[t], %[wa]\n\t"
-            "smlad  %[a0], %[x02], %[t], %[a0]\n\t"
-            "sxtb16 %[t], %[wa], ror #8\n\t"
-            "smlad  %[a0], %[x13], %[t], %[a0]\n\t"
-            "sxtb16 %[t], %[wb]\n\t"
-            "smlad  %[a1], %[x02], %[t], %[a1]\n\t"
-            "sxtb16 %[t], %[wb], ror #8\n\t"
-            "smlad  %[a1], %[x13], %[t], %[a1]\n\t"
-            "ldrd   %[wa], %[wb], [%[w]], #8\n\t"
-            "sxtb16 %[t], %[wa]\n\t"
-            "smlad  %[a2], %[x02], %[t], %[a2]\n\t"
-            "sxtb16 %[t], %[wa], ror #8\n\t"
-            "smlad  %[a2], %[x13], %[t], %[a2]\n\t"
-            "sxtb16 %[t], %[wb]\n\t"
-            "smlad  %[a3], %[x02], %[t], %[a3]\n\t"
-            "sxtb16 %[t], %[wb], ror #8\n\t"
-            "smlad  %[a3], %[x13], %[t], %[a3]\n\t"
+            FC_QUAD_GROUP_ASM
+            FC_QUAD_GROUP_ASM
             "subs   %[n], %[n], #1\n\t"
             "bne    1b\n\t"
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xs] "+r"(xs), [w] "+r"(w),
