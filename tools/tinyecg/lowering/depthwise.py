@@ -41,32 +41,31 @@ def lower_depthwise_conv_2d(cx: Context, op: Op, name: str) -> Layer:
     tall = (kw == 1 and iw == 1 and ow == 1 and dm == 1 and o["dilation_h"] == 1
             and max(n, ih, oh, oc) <= I16 and max(kh, o["stride_h"], pad_t) <= 127)
     folded = wrap_i32(bias - zp_in * taps.sum(axis=0))
-    if (one_d or tall) and fast_ok(folded, taps.T, shift):
-        layer = Layer(op=op, name=name, kernel="tnn_dwconv1d_s8", ptype="tnn_dwconv1d_params")
+    fast = (one_d or tall or two_d) and fast_ok(folded, taps.T, shift)
+    if fast:
+        # both fast kernels take the folded bias in the same channel table and
+        # end their parameters alike
         chan, fmt = chan_table(f"{name}_chan", folded, mult, shift, "bias - zp_in * sum(filter)")
+        tail = [("input_zero_point", zp_in), ("output_zero_point", zp_out), ("act_min", lo), ("act_max", hi),
+                ("flags", "TNN_F_FAST"), ("chan", fmt)]
+    if fast and (one_d or tall):
+        layer = Layer(op=op, name=name, kernel="tnn_dwconv1d_s8", ptype="tnn_dwconv1d_params")
         k, stride, pad, rows, in_w, out_w = ((kh, o["stride_h"], pad_t, n, ih, oh) if tall and not one_d else
                                              (kw, o["stride_w"], pad_l, n * ih, iw, ow))
         layer.data_arrays = [CArray(f"{name}_filter", "int8_t", w.data, f"filter [{k}][{oc}]"), chan]
         layer.fields = [
             ("rows", rows), ("in_w", in_w), ("out_w", out_w), ("channels", oc),
             ("kernel", k), ("stride", stride), ("pad", pad),
-            ("input_zero_point", zp_in), ("output_zero_point", zp_out),
-            ("act_min", lo), ("act_max", hi),
-            ("flags", "TNN_F_FAST"),
-            ("chan", fmt),
+            *tail,
         ]
-    elif two_d and fast_ok(folded, taps.T, shift):
+    elif fast:
         layer = Layer(op=op, name=name, kernel="tnn_dwconv2d_s8", ptype="tnn_dwconv2d_params")
-        chan, fmt = chan_table(f"{name}_chan", folded, mult, shift, "bias - zp_in * sum(filter)")
         layer.data_arrays = [CArray(f"{name}_filter", "int8_t", w.data, f"filter [{kh}][{kw}][{oc}]"), chan]
         layer.fields = [
             ("batches", n), ("in_h", ih), ("in_w", iw), ("out_h", oh), ("out_w", ow), ("channels", oc),
             ("kernel_h", kh), ("kernel_w", kw), ("stride_h", o["stride_h"]), ("stride_w", o["stride_w"]),
             ("pad_top", pad_t), ("pad_left", pad_l),
-            ("input_zero_point", zp_in), ("output_zero_point", zp_out),
-            ("act_min", lo), ("act_max", hi),
-            ("flags", "TNN_F_FAST"),
-            ("chan", fmt),
+            *tail,
         ]
     else:
         layer = Layer(op=op, name=name, kernel="tnn_depthwise_conv_s8", ptype="tnn_depthwise_conv_params")
