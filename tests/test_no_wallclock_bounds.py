@@ -50,6 +50,8 @@ def test_no_test_asserts_an_upper_bound_on_wall_time():
 
 
 def test_the_check_catches_the_patterns_it_is_for():
+    # a string the checker parses, not assertions this test makes: the first
+    # three are the flaky patterns it must find, the last two are not bounds on time
     src = ("assert rep['seconds'] < 60\nassert 180 > m['train_seconds']\n"
            "assert time.monotonic() - t0 <= 5\nassert res.seconds >= 7.5\nassert n_instr < 900_000\n")
     lines = [line for line, _ in _upper_bounds(ast.parse(src))]
