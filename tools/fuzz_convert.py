@@ -31,6 +31,9 @@ def main() -> int:
     ap.add_argument("--work", default=str(ROOT / "build" / "fuzz-convert"), help="work dir (default %(default)s)")
     ap.add_argument("--engine-models", action="store_true",
                     help="also mutate the small single-operator models of tests/engine (built once with TF)")
+    ap.add_argument("--fit-every", type=int, default=C.FIT_EVERY,
+                    help="run the fit check (a firmware link, ~3-5 s) on one mutant in this many, and always on "
+                    "models past 256 KiB (default %(default)s)")
     ap.add_argument("--replay", nargs="+", default=None, help="judge these saved mutants instead")
     ap.add_argument("--json", default=None, help="write the counts and findings as JSON here (also every 500 "
                     "mutants during the run)")
@@ -46,10 +49,12 @@ def main() -> int:
         return 1 if bad else 0
     if args.mutants < 1:
         raise TinyEcgError("--mutants must be at least 1")
+    if args.fit_every < 1:
+        raise TinyEcgError("--fit-every must be at least 1")
     extra = C.engine_test_models(work / "seeds") if args.engine_models else {}
     seeds = C.seed_models(extra)
     print(f"seeds: {', '.join(f'{k} ({len(v)} B)' for k, v in seeds.items())}")
-    fz = C.ConverterFuzzer(work, seeds, seed=args.seed)
+    fz = C.ConverterFuzzer(work, seeds, seed=args.seed, fit_every=args.fit_every)
 
     def write_json(summary):
         if args.json:
@@ -57,7 +62,7 @@ def main() -> int:
             Path(args.json).write_text(json.dumps({
                 "mutants": summary.mutants, "seconds": round(summary.seconds), "counts": dict(summary.counts),
                 "host_builds": fz.host.builds, "host_compiles": fz.host.compiles, "findings": summary.findings, "seeds": sorted(seeds),
-                "seed": args.seed}, indent=2, sort_keys=True) + "\n")
+                "seed": args.seed, "fit_every": args.fit_every}, indent=2, sort_keys=True) + "\n")
 
     try:
         summary = fz.run(args.mutants, progress=True, checkpoint=write_json,

@@ -449,7 +449,8 @@ _STRUCT_MUTATIONS = (_m_shape, _m_shape, _m_option, _m_option, _m_option, _m_qua
 
 # ---------------------------------------------------------------- workers
 #: Models whose buffers pass this many bytes always get the fit check (it must
-#: refuse what no board holds); the others one in FIT_EVERY.
+#: refuse what no board holds); the others one in FIT_EVERY (the link costs
+#: ~3-5 s, more than twenty other mutants together; a long run may sample less).
 FIT_ALWAYS_BYTES = 256 * 1024
 FIT_EVERY = 20
 
@@ -720,7 +721,8 @@ class Summary:
 
 
 class ConverterFuzzer:
-    def __init__(self, work: Path, seeds: dict[str, bytes], seed: int = 0, rows: int = 6):
+    def __init__(self, work: Path, seeds: dict[str, bytes], seed: int = 0, rows: int = 6,
+                 fit_every: int = FIT_EVERY):
         self.work = Path(work)
         self.work.mkdir(parents=True, exist_ok=True)
         (self.work / "findings").mkdir(exist_ok=True)
@@ -730,6 +732,7 @@ class ConverterFuzzer:
         self.host = HostModels(self.work, build_kernels(self.work / "tinynn"))
         self.convert = Worker("convert", self.work / "convert_worker.log")
         self.judged = 0
+        self.fit_every = fit_every
         self.tflm = Worker("tflm", self.work / "tflm_worker.log")
 
     def close(self):
@@ -747,7 +750,7 @@ class ConverterFuzzer:
         """Judge one mutant; returns its outcome (a key of summary.counts)."""
         slot = self.work / "current"
         self.judged += 1
-        kind, val = self.convert.call((m.data, str(slot), self.judged % FIT_EVERY == 0))
+        kind, val = self.convert.call((m.data, str(slot), self.judged % self.fit_every == 0))
         if kind == "refused":
             if "\n" in val or not val.strip():
                 self._finding(summary, "multiline", m, val)
