@@ -58,7 +58,7 @@ FOUND = [
     ("softmax beta inf: UB (1 << 31) in the kernel",
      lambda m, sg: _set(sg.operators[15].builtinOptions, beta=math.inf), "too large"),
     ("scale x 1e30: multiplier shift 62, UB in the kernel",
-     lambda m, sg: _set(sg.tensors[21].quantization, scale=[1e-30]), "out of range"),
+     lambda m, sg: _set(sg.tensors[21].quantization, scale=[1e-30]), "(operator #2): requantization multiplier"),
     ("dilation 2^31-1: int overflow in the kernel",
      lambda m, sg: _set(sg.operators[4].builtinOptions, dilationWFactor=(1 << 31) - 1), "dilation"),
     ("bias 2^31-1: int32 accumulator overflow (UB) in the kernel",
@@ -66,6 +66,9 @@ FOUND = [
      "beyond int32"),
     ("isVariable set on the output: tflite_micro keeps it as state, outputs differed",
      lambda m, sg: _set(sg.tensors[34], isVariable=True), "variable"),
+    ("FC output [1, units, 1]: tflite_micro computed units batches of one unit, outputs differed",
+     lambda m, sg: _set(sg.tensors[19], shape=[int(d) for d in sg.tensors[19].shape] + [1]),
+     "does not end in the weights'"),
     ("control characters in a tensor name: a multi-line error",
      lambda m, sg: _set(sg.tensors[21], name=b"conv\n\tout", quantization=_zp(sg.tensors[21], 1000)), "\\x0a"),
 ]

@@ -24,6 +24,7 @@ lowering, fusion and planning and renders the C.
 
 from __future__ import annotations
 
+from ..errors import TinyEcgError
 from ..tflite_import import Op
 from . import conv, depthwise, elementwise, fully_connected, pooling, reduce, shape, softmax
 from .base import CArray, Context, Layer
@@ -62,7 +63,13 @@ def lower_op(cx: Context, op: Op, n: int) -> Layer:
     fn = LOWERINGS.get(op.kind)
     if fn is None:
         raise cx.fail(op, f"unsupported operator {op.kind}")
-    return fn(cx, op, layer_name(op, n))
+    try:
+        return fn(cx, op, layer_name(op, n))
+    except TinyEcgError as e:
+        # quant.py's helpers know a number, not the operator: name both
+        if str(e).startswith(f"{cx.src}:"):
+            raise
+        raise cx.fail(op, str(e)) from None
 
 
 __all__ = ["CArray", "Context", "Layer", "LOWERINGS", "fuse", "fuse_for_memory", "layer_name", "lower_op"]

@@ -44,6 +44,11 @@ def lower_fully_connected(cx: Context, op: Op, name: str) -> Layer:
     batches = x.size // depth
     if y.size != batches * oc:
         raise cx.fail(op, f"output shape {list(y.shape)} does not hold {batches}x{oc} values")
+    if not y.shape or y.shape[-1] != oc:
+        # TFLM takes the output depth from the output's last dimension and the
+        # batch count from the rest: [1, oc, 1] would make it compute oc batches
+        # of one unit, reading past the end of the input (found by the fuzzer).
+        raise cx.fail(op, f"output shape {list(y.shape)} does not end in the weights' {oc} units")
     s_in, zp_in = x.qparams()
     s_out, zp_out = y.qparams()
     fscales = cx.weights(op, w, 0, oc)
