@@ -69,9 +69,21 @@ FOUND = [
     ("FC output [1, units, 1]: tflite_micro computed units batches of one unit, outputs differed",
      lambda m, sg: _set(sg.tensors[19], shape=[int(d) for d in sg.tensors[19].shape] + [1]),
      "does not end in the weights'"),
+    ("RESHAPE's code changed to PAD: paddings of shape [3] made a ValueError traceback",
+     lambda m, sg: _as_pad(m, sg.operators[10]), "paddings of shape [3] do not fit rank 4"),
     ("control characters in a tensor name: a multi-line error",
      lambda m, sg: _set(sg.tensors[21], name=b"conv\n\tout", quantization=_zp(sg.tensors[21], 1000)), "\\x0a"),
 ]
+
+
+def _as_pad(m, op):
+    """op alone becomes a PAD (a new operator code): op 10's second input is RESHAPE's shape [3]."""
+    code = S.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = S.BuiltinOperator.PAD
+    code.version = 1
+    m.operatorCodes.append(code)
+    op.opcodeIndex = len(m.operatorCodes) - 1
+    op.builtinOptionsType, op.builtinOptions = S.BuiltinOptions.NONE, None
 
 
 def _zp(t, zp):

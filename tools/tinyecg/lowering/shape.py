@@ -64,8 +64,13 @@ def lower_pad(cx: Context, op: Op, name: str) -> Layer:
         raise cx.fail(op, "a constant_values input is not supported (PAD pads with the zero point)")
     if x.qparams() != y.qparams():
         raise cx.fail(op, "input and output quantization differ")
-    pads = pads_t.data.reshape(-1, 2).astype(np.int64)
-    if pads.shape[0] != rank or np.any(pads < 0):
+    if pads_t.dtype not in ("int32", "int64"):
+        raise cx.fail(op, f"paddings tensor is {pads_t.dtype}; int32 expected")
+    if tuple(pads_t.shape) != (rank, 2):
+        # TFLM reads paddings as [rank][2]; any other shape is not a PAD it runs
+        raise cx.fail(op, f"paddings of shape {list(pads_t.shape)} do not fit rank {rank} ([{rank}, 2] expected)")
+    pads = pads_t.data.reshape(rank, 2).astype(np.int64)
+    if np.any(pads < 0):
         raise cx.fail(op, f"paddings {pads.tolist()} do not fit rank {rank}")
     ind = dims4(x.shape)
     before = [0] * (4 - rank) + [int(p) for p in pads[:, 0]]
