@@ -117,6 +117,13 @@ class Context:
             raise self.fail(op, f"{what} '{t.name}' is not a constant; only constant {what}s are supported")
         return t
 
+    def index_in(self, op: Op, pos: int, what: str) -> Tensor:
+        """A constant integer input that holds indices or sizes (MEAN's axis, PAD's paddings)."""
+        t = self.const_in(op, pos, what)
+        if t.dtype not in ("int32", "int64"):
+            raise self.fail(op, f"{what} tensor is {t.dtype}; int32 expected")
+        return t
+
     def out(self, op: Op) -> Tensor:
         if len(op.outputs) != 1:
             raise self.fail(op, f"expected 1 output, got {len(op.outputs)}")

@@ -10,12 +10,10 @@ from .quant import mean_multiplier
 
 
 def lower_mean(cx: Context, op: Op, name: str) -> Layer:
-    x, axes_t, y = cx.data_in(op), cx.const_in(op, 1, "axis"), cx.out(op)
+    x, axes_t, y = cx.data_in(op), cx.index_in(op, 1, "axis"), cx.out(op)
     rank = len(x.shape)
     if rank > 4 or rank == 0:
         raise cx.fail(op, f"input rank {rank} is not supported (1-4)")
-    if axes_t.dtype not in ("int32", "int64"):
-        raise cx.fail(op, f"axis tensor is {axes_t.dtype}; int32 expected")
     axes = []
     for a in axes_t.data.reshape(-1).tolist():
         a = a + rank if a < 0 else a

@@ -56,7 +56,7 @@ def lower_concatenation(cx: Context, op: Op, name: str) -> Layer:
 
 
 def lower_pad(cx: Context, op: Op, name: str) -> Layer:
-    x, pads_t, y = cx.data_in(op), cx.const_in(op, 1, "paddings"), cx.out(op)
+    x, pads_t, y = cx.data_in(op), cx.index_in(op, 1, "paddings"), cx.out(op)
     rank = len(x.shape)
     if rank > 4:
         raise cx.fail(op, f"input rank {rank} is not supported (at most 4)")
@@ -64,8 +64,6 @@ def lower_pad(cx: Context, op: Op, name: str) -> Layer:
         raise cx.fail(op, "a constant_values input is not supported (PAD pads with the zero point)")
     if x.qparams() != y.qparams():
         raise cx.fail(op, "input and output quantization differ")
-    if pads_t.dtype not in ("int32", "int64"):
-        raise cx.fail(op, f"paddings tensor is {pads_t.dtype}; int32 expected")
     if tuple(pads_t.shape) != (rank, 2):
         # TFLM reads paddings as [rank][2]; any other shape is not a PAD it runs
         raise cx.fail(op, f"paddings of shape {list(pads_t.shape)} do not fit rank {rank} ([{rank}, 2] expected)")
