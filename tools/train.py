@@ -38,6 +38,8 @@ def main() -> int:
     ap.add_argument("--cv-only", action="store_true",
                     help="development: train and cross-validate on DS1, read no DS2 record (writes <out>/cv.json)")
     ap.add_argument("--student-width", type=int, default=None, help="override the student's first conv filters")
+    ap.add_argument("--features", default=None, metavar="NAME,NAME",
+                    help="the features the networks read (default: the recipe's choice); the device still sends all")
     ap.add_argument("--threads", type=int, default=2, help="TensorFlow threads (default 2)")
     ap.add_argument("--data-dir", default=None, help="MIT-BIH directory (default: $TINYECG_DATA or ../shared/data/mitdb)")
     ap.add_argument("--no-progress", action="store_true")
@@ -63,6 +65,9 @@ def main() -> int:
         cfg.student_epochs = args.student_epochs
     if args.student_width:
         cfg.student.width = args.student_width
+    if args.features:
+        cfg.features = tuple(f.strip() for f in args.features.split(",") if f.strip())
+        train.feature_mask(cfg, cfg.student.n_feat)       # unknown names: one line, before any training
     cfg.intra_patient = args.intra
     log = lambda s: print(s, file=sys.stderr)  # noqa: E731
     command = "python " + " ".join(["tools/train.py"] + sys.argv[1:])

@@ -129,6 +129,26 @@ def build_teacher(cfg: TeacherConfig | None = None, n_classes: int = len(CLASSES
     return keras.Model([wave, rr], _head(h, cfg, n_classes), name="tinyecg_teacher")
 
 
+#: The first layer on the features, in the student and in the teacher.
+FEATURE_LAYERS = ("rr_dense", "t_rr1")
+
+
+def mask_feature_weights(model, mask) -> None:
+    """Zero the weights from the features whose mask is 0 (TrainConfig.features): the network
+    then reads only the chosen features, and its inputs -- what the device sends -- stay the same."""
+    import numpy as np
+    mask = np.asarray(mask, dtype=np.float32)
+    if mask.all():
+        return
+    for name in FEATURE_LAYERS:
+        try:
+            layer = model.get_layer(name)
+        except ValueError:
+            continue
+        kernel, *rest = layer.get_weights()
+        layer.set_weights([kernel * mask[:, None], *rest])
+
+
 def logits_model(model):
     """The same network up to its ``logits`` layer (shares the weights)."""
     import keras

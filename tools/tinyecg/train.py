@@ -42,7 +42,7 @@ from . import ec57
 from . import features as F
 from . import preprocess as P
 from .errors import TinyEcgError
-from .model import ModelConfig, TeacherConfig
+from .model import ModelConfig, TeacherConfig, mask_feature_weights
 
 CLASS_INDEX = {c: i for i, c in enumerate(D.CLASSES)}
 NC = len(D.CLASSES)
@@ -68,6 +68,9 @@ class TrainConfig:
     class_weight_scale: tuple = (1.0, 1.0, 1.0, 0.1)   # extra per-class factor (N, S, V, F):
                                          # DS1's F beats are 90 % one patient (208); a full F weight
                                          # makes the model call other patients' N beats F
+    features: tuple | None = None        # names of the features the networks read (None: all n_feat);
+                                         # the others are zero in training and get zero weights, so the
+                                         # device still computes and sends all of them
     augment: bool = True                 # random gain x0.7..1.4 (both channels), offset (beat channel)
     shift: int = 0                       # + a random R misplacement of up to `shift` samples (180 Hz)
     uncertain_max_flagged_pct: float = 8.0   # the threshold may flag at most this share of DS1 beats
@@ -80,6 +83,7 @@ class TrainConfig:
         d = asdict(self)
         for k in ("records", "test_records", "class_weight_scale"):
             d[k] = list(d[k])
+        d["features"] = None if self.features is None else list(self.features)
         d["folds"] = [list(f) for f in self.folds]
         return d
 
@@ -195,6 +199,17 @@ def class_weights(y, cfg: TrainConfig) -> np.ndarray:
         * np.asarray(cfg.class_weight_scale)
 
 
+def feature_mask(cfg: TrainConfig, n_feat: int) -> np.ndarray:
+    """1.0 for the features cfg.features names (all when None), 0.0 for the others."""
+    if cfg.features is None:
+        return np.ones(n_feat, dtype=np.float32)
+    names = list(F.FEATURE_NAMES[:n_feat])
+    unknown = [f for f in cfg.features if f not in names]
+    if unknown:
+        raise TinyEcgError(f"unknown feature(s) {unknown}; the model's features are {names}")
+    return np.array([1.0 if n in cfg.features else 0.0 for n in names], dtype=np.float32)
+
+
 def distill_loss(temperature: float, alpha: float, n_classes: int = NC):
     """Loss on the logits; y_true = [one-hot label, soft target] (n, 2C).
 
@@ -257,6 +272,8 @@ def fit_network(build, ds: dict, cfg: TrainConfig, epochs: int, lr: float, seed:
     rng = np.random.default_rng(seed)
     channels, n_feat = model.inputs[0].shape[-1], model.inputs[1].shape[-1]
     wave, feats = F.to_float(*F.inputs(ds), channels, n_feat)
+    mask = feature_mask(cfg, n_feat)
+    feats = feats * mask                 # unused features: zero input, so their weights get no gradient
     y = ds["y"]
     onehot = np.eye(NC, dtype=np.float32)[y]
     target = np.concatenate([onehot, onehot if soft is None else np.asarray(soft, dtype=np.float32)], axis=1)
@@ -276,6 +293,7 @@ def fit_network(build, ds: dict, cfg: TrainConfig, epochs: int, lr: float, seed:
         loss = float(h.history["loss"][-1])
         hist.append({"epoch": ep + 1, "loss": round(loss, 4), "beats": int(len(sel))})
         bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr_ep:.1e}")
+    mask_feature_weights(model, mask)    # ... and none at all: the network ignores them on any input
     return model, {"epochs": hist, "class_weights": [round(float(v), 3) for v in cw]}
 
 
@@ -310,7 +328,7 @@ def _teacher_cache_path(cfg: TrainConfig, records, seed: int) -> Path:
     key = {"v": TEACHER_VERSION, "teacher": cfg.teacher.to_dict(), "epochs": cfg.teacher_epochs,
            "lr": cfg.teacher_lr, "batch": cfg.batch, "n_frac": cfg.n_frac, "power": cfg.class_weight_power,
            "max": cfg.class_weight_max, "scale": list(cfg.class_weight_scale), "augment": cfg.augment,
-           "shift": cfg.shift, "seed": seed, "records": sorted(int(r) for r in records),
+           "shift": cfg.shift, **({"features": sorted(cfg.features)} if cfg.features is not None else {}), "seed": seed, "records": sorted(int(r) for r in records),
            "beats": _beats_cache_key("all", False)}
     h = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     return D.default_cache_dir() / "teachers" / f"teacher-{h}.keras"
