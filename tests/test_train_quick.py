@@ -165,3 +165,31 @@ def test_train_cli_rejects_bad_options():
     r = subprocess.run([sys.executable, str(ROOT / "tools" / "train.py"), "--teacher-epochs", "0"],
                        capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert r.returncode == 2 and r.stderr.startswith("error: ") and r.stderr.strip().count("\n") == 0
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "train.py"), "--features", "pre/normal,heart_shape",
+                        "--cv-only", "--out", "/nonexistent/x"], capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert r.returncode == 2 and "heart_shape" in r.stderr and r.stderr.strip().count("\n") == 0
+
+
+def test_feature_subset_is_read_and_the_rest_ignored():
+    """TrainConfig.features: the networks' weights from the other features are zero, so the
+    model's output does not depend on them -- the device can keep sending all 16."""
+    from tinyecg import features as F
+    from tinyecg import train
+    from tinyecg.model import build_model, build_teacher
+    cfg = train.quick_config()
+    cfg.features = ("pre/normal", "post/normal", "qrs_distance")
+    ds = train.build_dataset([119])
+    ds = {k: v[:600] for k, v in ds.items()}
+    keep = np.array([n in cfg.features for n in F.FEATURE_NAMES])
+    for build, layer in ((lambda: build_model(cfg.student), "rr_dense"), (lambda: build_teacher(cfg.teacher), "t_rr1")):
+        model, _ = train.fit_network(build, ds, cfg, 1, 1e-3, 1, progress=False)
+        kernel = model.get_layer(layer).get_weights()[0]
+        assert not kernel[~keep].any() and kernel[keep].any()
+        wave, feats = F.inputs(ds)
+        noisy = feats.copy()
+        noisy[:, ~keep] = np.random.default_rng(0).integers(0, 1024, size=(len(feats), int((~keep).sum())))
+        assert np.array_equal(train.predict_logits(model, wave, feats), train.predict_logits(model, wave, noisy))
+        noisy[:, keep] += 64                           # ... while the chosen ones matter
+        assert not np.array_equal(train.predict_logits(model, wave, feats), train.predict_logits(model, wave, noisy))
+    with pytest.raises(TinyEcgError, match="unknown feature"):
+        train.feature_mask(train.TrainConfig(features=("pre/normal", "nope")), F.N_FEAT)

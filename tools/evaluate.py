@@ -42,7 +42,8 @@ def main() -> int:
     if args.records.strip().lower() == "intra":
         _, _, te = train.intra_patient_split(tuple(data.DS1) + tuple(data.DS2), args.seed, args.data_dir)
         key = "intra_patient"
-        m = evaluate.evaluate_dataset(clf, te, progress=not args.no_progress, desc=key, per_record=False)
+        m = evaluate.evaluate_dataset(clf, te, progress=not args.no_progress, desc=key, per_record=False,
+                                      sequential=False)
         title = f"{Path(args.model).name} ({clf.kind}): INTRA-patient random beat split (optimistic)"
     else:
         recs = data.parse_records(args.records)

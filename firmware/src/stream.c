@@ -226,6 +226,9 @@ static void classify_and_send(void)
         }
     }
     const int32_t conf = (int32_t)model_out[best] - (ECG_PIPELINE_SCORE_ZP);
+    /* the reported class: no S calls inside an AF episode (ecg_rhythm.h); the scores and the
+     * confidence stay the model's */
+    const int cls = (int)ecg_rhythm_reported_class(&rhythm, best);
     const uint32_t units = board_counter_read() - t0;
     st.beat_units += units;
     if (units > st.max_beat_units) {
@@ -238,7 +241,7 @@ static void classify_and_send(void)
     n += 4;
     put_u32(b + n, (uint32_t)ecg_j_to_raw(beat.r));
     n += 4;
-    b[n++] = rc == 0 ? (uint8_t)best : 0xFFu;
+    b[n++] = rc == 0 ? (uint8_t)cls : 0xFFu;
     b[n++] = (uint8_t)(conf < 0 ? 0 : (conf > 255 ? 255 : conf));
     b[n++] = (uint8_t)(conf < ECG_PIPELINE_UNCERTAIN_BELOW || rc != 0 ? STREAM_BEAT_UNCERTAIN : 0u);
     b[n++] = STREAM_N_CLASSES;
@@ -256,7 +259,7 @@ static void classify_and_send(void)
     }
     proto_send_tx(MSG_STREAM_BEAT, PROTO_SEQ_NONE, n);
     st.events += 1;
-    rhythm_and_send(rc == 0 ? best : 0xFF);
+    rhythm_and_send(rc == 0 ? cls : 0xFF);
 }
 #endif
 

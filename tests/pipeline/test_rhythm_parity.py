@@ -110,6 +110,51 @@ def test_synthetic_rhythms_equal_python(harness, kind):
         assert any(e[0] == R.AF_ON for e in py)
 
 
+def run_c_report(exe, beats) -> tuple[list[tuple], list[int]]:
+    """The C in the firmware's order: reported class first, then the beat pushed with it."""
+    b = np.asarray(beats, dtype="<i4").reshape(-1, 3)
+    res = subprocess.run([str(exe), "report"], input=struct.pack("<i", len(b)) + b.tobytes(),
+                         capture_output=True, check=True)
+    m = struct.unpack_from("<i", res.stdout)[0]
+    ev = np.frombuffer(res.stdout, dtype=EVENT, count=m, offset=4)
+    cls = np.frombuffer(res.stdout, dtype="<i4", count=len(b), offset=4 + m * EVENT.itemsize)
+    return [tuple(int(x) for x in e) for e in ev], [int(c) for c in cls]
+
+
+def run_py_report(beats) -> tuple[list[tuple], list[int]]:
+    rh, events, cls = R.Rhythm(), [], []
+    for r, c, pre in beats:
+        c = rh.reported_class(c)
+        cls.append(c)
+        events += [e.as_tuple() for e in rh.push(r, c, pre)]
+    return events, cls
+
+
+@pytest.mark.parametrize("kind", ["af", "paroxysmal", "pac"])
+def test_reported_class_no_s_inside_af(harness, kind):
+    # every 5th beat called S by a (hypothetical) classifier: inside a detected AF episode the
+    # rhythm stage reports it N, outside it stays S -- C and Python alike
+    rng = np.random.default_rng([11, len(kind)])
+    rr, lab = M.paroxysmal(rng)[:2] if kind == "paroxysmal" else M.rhythm(kind, rng)
+    beats = [(r, 1 if i % 5 == 0 and c == 0 else c, p) for i, (r, c, p) in enumerate(M.as_beats(rr, lab))]
+    py_events, py_cls = run_py_report(beats)
+    assert run_c_report(harness, beats) == (py_events, py_cls)
+    called_s = [i for i, b in enumerate(beats) if b[1] == 1]
+    reported_s = [i for i in called_s if py_cls[i] == 1]
+    # the vectorised form used by evaluate and the host reference gives the same classes
+    r, c, p = (np.array(x) for x in zip(*beats))
+    assert R.report_classes(r, c, p).tolist() == py_cls
+    if kind == "pac":
+        assert reported_s == called_s                   # no AF: every S call stands
+        assert not any(e[0] == R.AF_ON for e in py_events)
+    else:
+        assert any(e[0] == R.AF_ON for e in py_events)
+        assert len(reported_s) < len(called_s)          # S calls inside AF became N
+        assert all(py_cls[i] in (0, 1) for i in called_s)
+    assert [c for i, c in enumerate(py_cls) if i not in set(called_s)] == \
+        [b[1] for i, b in enumerate(beats) if i not in set(called_s)]   # only S calls ever change
+
+
 def test_isqrt_is_floor_sqrt():
     import math
     rng = np.random.default_rng(3)

@@ -4,7 +4,9 @@ Two ways: on the reference R peaks (:func:`evaluate_dataset`: every beat
 matched, all of the record -- the inter-patient literature's convention), and
 through the whole chain with the project's own QRS detector
 (:func:`evaluate_with_detector`: EC57 matching from minute 5, the scoring
-``tools/stream.py`` applies to the device). Both report the EC57 QRS, VEB
+``tools/stream.py`` applies to the device). Both score the classes the
+device reports (:func:`tinyecg.rhythm.report_classes`: no S calls inside an
+AF episode the rhythm stage has detected). Both report the EC57 QRS, VEB
 (fusion exception applied) and SVEB figures and the plain per-class N, S, V,
 F figures with macro-F1; reference Q beats are not scored per class.
 
@@ -26,6 +28,7 @@ from . import ec57
 from . import features as F
 from . import preprocess as P
 from .errors import TinyEcgError
+from .rhythm import report_classes
 
 NC = len(D.CLASSES)
 
@@ -104,11 +107,15 @@ def load_classifier(path):
     raise TinyEcgError(f"{p}: expected a .keras or .tflite model")
 
 
-def evaluate_dataset(clf, ds: dict, progress: bool = False, desc: str = "", per_record: bool = True) -> dict:
+def evaluate_dataset(clf, ds: dict, progress: bool = False, desc: str = "", per_record: bool = True,
+                     sequential: bool = True) -> dict:
     """EC57 statistics (:func:`tinyecg.ec57.beat_statistics`) of a classifier on
     a dataset from train.build_dataset: the reference R peaks, so every beat
     is matched and there is no learning period (de Chazal's inter-patient
-    convention); ``per_record`` adds each record's figures."""
+    convention); ``per_record`` adds each record's figures. ``sequential``: the
+    beats are whole records in order, so the reported classes go through the
+    rhythm stage (:func:`tinyecg.rhythm.report_classes`); False for a random
+    beat sample (the intra-patient split), scored on the classifier alone."""
     from tqdm import tqdm
     recs = np.unique(ds["rec"])
     preds = np.zeros(len(ds["y"]), dtype=np.int64)
@@ -121,6 +128,8 @@ def evaluate_dataset(clf, ds: dict, progress: bool = False, desc: str = "", per_
         for s in tqdm(range(0, len(preds), chunk), desc=desc, unit="chunk", disable=not progress,
                       dynamic_ncols=True):
             preds[s:s + chunk] = clf.predict(*F.inputs(ds, slice(s, s + chunk)))
+    if sequential:
+        preds = report_classes(ds["r"], preds, ds["pre"], ds["rec"])
     out = ec57.beat_statistics(ec57.matrix_from_labels(ds["y"], preds))
     if per_record:
         out["per_record"] = {str(int(r)): _record_row(ec57.beat_statistics(
@@ -147,7 +156,7 @@ def evaluate_with_detector(clf, records, data_dir=None, progress: bool = False,
     mats, rows = [], {}
     for rec in tqdm(records, desc=f"detector {clf.kind}", unit="rec", disable=not progress, dynamic_ncols=True):
         b = record_beats(rec, data_dir, detector=True)
-        pred = clf.predict(*F.inputs(b))
+        pred = report_classes(b["r"], clf.predict(*F.inputs(b)), b["pre"])
         # scored at the record's 360 Hz sample numbers, as the device's BEAT events are
         cmp_ = ec57.compare(b["ref_r_raw"], ec57.aami_labels(b["ref_sym"]), P.j_to_raw(b["r"]), pred, P.FS_IN,
                             start_s=start_s)

@@ -17,6 +17,15 @@ pre-RR interval ``pre`` (samples at 180 Hz, as the assembler clamps it) --
 * ``HRV``: time-domain HRV of each 5-minute window of NN intervals (mean NN,
   SDNN, RMSSD, pNN50).
 
+It also decides the class the device *reports* for the next beat
+(:meth:`Rhythm.reported_class`): during an AF episode an S call is reported
+N. In AF there is no sinus rhythm for an atrial beat to be premature to --
+the short RR intervals are the fibrillation itself -- so a beat classifier's
+S calls there are false by definition (the annotators of MIT-BIH, like
+Holter readers, label those beats N). The caller asks before pushing the
+beat, so the decision uses only the beats before it (the device and
+:func:`report_classes` do the same).
+
 The C port (firmware/lib/ecgdsp/src/ecg_rhythm.c) mirrors it statement for
 statement; every operation is an integer addition, multiplication, shift,
 comparison, division of non-negative numbers or an integer square root.
@@ -268,6 +277,12 @@ class Rhythm:
             self.nn_s2 += pre * pre
             self.prev_nn = pre
 
+    # ------------------------------------------------------------ reporting
+    def reported_class(self, cls: int) -> int:
+        """The class to report for the next beat, which the classifier called `cls`:
+        S becomes N while an AF episode is on (module docstring); anything else unchanged."""
+        return CLS_N if self.af and cls == CLS_S else cls
+
     # ------------------------------------------------------------------- push
     def push(self, r: int, cls: int, pre: int) -> list[Event]:
         """One classified beat: R position (j), class, pre-RR (samples, >= 1)."""
@@ -284,3 +299,22 @@ class Rhythm:
         for r, cls, pre in beats:
             out += self.push(int(r), int(cls), int(pre))
         return out
+
+
+def report_classes(r, cls, pre, rec=None):
+    """The reported classes of a beat sequence (numpy arrays r (j), cls, pre): each beat's
+    class through :meth:`Rhythm.reported_class`, then the beat pushed with it -- what
+    the device does. With `rec` (a record id per beat, records contiguous) a fresh
+    :class:`Rhythm` starts at every record."""
+    import numpy as np
+    cls = np.asarray(cls)
+    out = cls.copy()
+    rec = np.zeros(len(cls), dtype=np.int64) if rec is None else np.asarray(rec)
+    rh, cur = None, None
+    for i in range(len(cls)):
+        if rh is None or rec[i] != cur:
+            rh, cur = Rhythm(), rec[i]
+        c = rh.reported_class(int(cls[i]))
+        out[i] = c
+        rh.push(int(r[i]), c, int(pre[i]))
+    return out

@@ -365,7 +365,9 @@ def host_reference(x, model, uncertain_below: int) -> HostBeats:
     order = [qw, qf] if model.quant.wave_index == 0 else [qf, qw]
     inputs = (np.concatenate(order, axis=1) if len(qw)
               else np.zeros((0, model.quant.input_bytes), dtype=np.int8))
-    return HostBeats(r=P.j_to_raw(b["r"]), cls=np.argmax(scores, axis=1) if len(scores) else np.zeros(0, int),
+    cls = (R.report_classes(b["r"], np.argmax(scores, axis=1), b["pre"]) if len(scores)
+           else np.zeros(0, int))                     # as the device reports them (no S inside AF)
+    return HostBeats(r=P.j_to_raw(b["r"]), cls=cls,
                      scores=scores, confidence=conf, uncertain=conf < uncertain_below, inputs=inputs,
                      pre=b["pre"], post=b["post"])
 

@@ -398,8 +398,10 @@ def _eval_all(clf, ds: dict, records, cfg: TrainConfig, data_dir, progress, desc
 def _fold_summary(per_fold: list, key: str) -> dict:
     stats = [f[key] for f in per_fold]
     pooled = ec57.gross([s["matrix"] for s in stats])
+    per_record = {rec: row for s in stats for rec, row in s.get("per_record", {}).items()}
     return {"summary": cv.summarize(stats, pooled), "pooled": pooled,
-            "per_fold": [{k: v for k, v in s.items() if k not in ("per_record",)} for s in stats]}
+            "per_fold": [{k: v for k, v in s.items() if k not in ("per_record",)} for s in stats],
+            "per_record": dict(sorted(per_record.items()))}   # each DS1 patient, out of fold
 
 
 def cross_validate(cfg: TrainConfig, data_dir=None, progress=True, log=print) -> dict:
@@ -640,7 +642,7 @@ def train_intra_patient(cfg: TrainConfig, out: Path, data_dir=None, progress=Tru
                     f"{cfg.seed + 1000}); the same patients are in train and test: optimistic, not comparable "
                     "with the inter-patient figures")}
     for key, clf in (("student_float", E.KerasClassifier(model)), ("student_int8", E.TfliteClassifier(blob))):
-        res[key] = E.evaluate_dataset(clf, te, progress=progress, desc=f"intra {key}", per_record=False)
+        res[key] = E.evaluate_dataset(clf, te, progress=progress, desc=f"intra {key}", per_record=False, sequential=False)
     return res
 
 

@@ -9,6 +9,7 @@
  *
  *   Python                     C
  *   Rhythm.push(r, cls, pre)   ecg_rhythm_push(&rh, r, cls, pre, events)
+ *   Rhythm.reported_class(cls) ecg_rhythm_reported_class(&rh, cls)
  *   isqrt(v)                   ecg_isqrt64(v)
  */
 #ifndef ECG_RHYTHM_H
@@ -77,6 +78,12 @@ void ecg_rhythm_init(ecg_rhythm_t *rh);
  * pre: RR before it, 1..4095).  Writes up to ECG_RH_MAX_EVENTS events, returns
  * how many. */
 int ecg_rhythm_push(ecg_rhythm_t *rh, int32_t r, int32_t cls, int32_t pre, ecg_rhythm_event_t *events);
+
+/* The class to report for the next beat, which the classifier called cls:
+ * S (1) becomes N (0) while an AF episode is on -- in AF there is no sinus
+ * rhythm for an atrial beat to be premature to (docs/rhythm.md).  Ask before
+ * ecg_rhythm_push, and push the reported class. */
+int32_t ecg_rhythm_reported_class(const ecg_rhythm_t *rh, int32_t cls);
 
 /* floor(sqrt(v)) */
 uint32_t ecg_isqrt64(uint64_t v);

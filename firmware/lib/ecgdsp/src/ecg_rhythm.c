@@ -228,6 +228,11 @@ static void hrv(ecg_rhythm_t *rh, int32_t r, int32_t cls, int32_t pre, ecg_rhyth
     }
 }
 
+int32_t ecg_rhythm_reported_class(const ecg_rhythm_t *rh, int32_t cls)
+{
+    return (rh->af && cls == ECG_RH_CLS_S) ? ECG_RH_CLS_N : cls;
+}
+
 int ecg_rhythm_push(ecg_rhythm_t *rh, int32_t r, int32_t cls, int32_t pre, ecg_rhythm_event_t *events)
 {
     int n = 0;
