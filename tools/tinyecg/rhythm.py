@@ -300,21 +300,27 @@ class Rhythm:
             out += self.push(int(r), int(cls), int(pre))
         return out
 
+    def run_reported(self, beats) -> tuple[list[Event], list[int]]:
+        """As the device does it: each beat's class through :meth:`reported_class`, then the
+        beat pushed with that class. Returns (events, reported classes)."""
+        out: list[Event] = []
+        classes: list[int] = []
+        for r, cls, pre in beats:
+            c = self.reported_class(int(cls))
+            classes.append(c)
+            out += self.push(int(r), c, int(pre))
+        return out, classes
+
 
 def report_classes(r, cls, pre, rec=None):
-    """The reported classes of a beat sequence (numpy arrays r (j), cls, pre): each beat's
-    class through :meth:`Rhythm.reported_class`, then the beat pushed with it -- what
-    the device does. With `rec` (a record id per beat, records contiguous) a fresh
+    """The reported classes (:meth:`Rhythm.run_reported`) of a beat sequence (numpy arrays
+    r (j), cls, pre). With `rec` (a record id per beat, records contiguous) a fresh
     :class:`Rhythm` starts at every record."""
     import numpy as np
     cls = np.asarray(cls)
     out = cls.copy()
     rec = np.zeros(len(cls), dtype=np.int64) if rec is None else np.asarray(rec)
-    rh, cur = None, None
-    for i in range(len(cls)):
-        if rh is None or rec[i] != cur:
-            rh, cur = Rhythm(), rec[i]
-        c = rh.reported_class(int(cls[i]))
-        out[i] = c
-        rh.push(int(r[i]), c, int(pre[i]))
+    starts = np.flatnonzero(np.r_[True, rec[1:] != rec[:-1]]) if len(cls) else []
+    for a, b in zip(starts, [*starts[1:], len(cls)]):
+        out[a:b] = Rhythm().run_reported(zip(r[a:b], cls[a:b], pre[a:b]))[1]
     return out

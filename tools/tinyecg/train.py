@@ -328,7 +328,9 @@ def _teacher_cache_path(cfg: TrainConfig, records, seed: int) -> Path:
     key = {"v": TEACHER_VERSION, "teacher": cfg.teacher.to_dict(), "epochs": cfg.teacher_epochs,
            "lr": cfg.teacher_lr, "batch": cfg.batch, "n_frac": cfg.n_frac, "power": cfg.class_weight_power,
            "max": cfg.class_weight_max, "scale": list(cfg.class_weight_scale), "augment": cfg.augment,
-           "shift": cfg.shift, **({"features": sorted(cfg.features)} if cfg.features is not None else {}), "seed": seed, "records": sorted(int(r) for r in records),
+           "shift": cfg.shift, "seed": seed, "records": sorted(int(r) for r in records),
+           # a feature subset changes the teacher; without one the key (and the cache) is as before
+           **({"features": sorted(cfg.features)} if cfg.features is not None else {}),
            "beats": _beats_cache_key("all", False)}
     h = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     return D.default_cache_dir() / "teachers" / f"teacher-{h}.keras"
@@ -642,7 +644,8 @@ def train_intra_patient(cfg: TrainConfig, out: Path, data_dir=None, progress=Tru
                     f"{cfg.seed + 1000}); the same patients are in train and test: optimistic, not comparable "
                     "with the inter-patient figures")}
     for key, clf in (("student_float", E.KerasClassifier(model)), ("student_int8", E.TfliteClassifier(blob))):
-        res[key] = E.evaluate_dataset(clf, te, progress=progress, desc=f"intra {key}", per_record=False, sequential=False)
+        res[key] = E.evaluate_dataset(clf, te, progress=progress, desc=f"intra {key}", per_record=False,
+                                      sequential=False)
     return res
 
 
